@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Tollgate: clang -target bpf -> bpftool gen skeleton -> user space against the skeletons.
+# `make V=1` shows the commands.
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+OUT      ?= build
+PREFIX   ?= /usr/local
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
+	      -Iinclude -Ibpf -I$(OUT)
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/lib/*.h) include/tollgate.h
+SRC_HDRS  := $(wildcard src/*.h) include/tollgate.h
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS  := $(patsubst src/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst src/%.c,$(OUT)/san/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
+BENCH_BPF := $(wildcard bench/*.bpf.c)
+BENCH_BINS := $(OUT)/bench/prog_cost
+
+DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
+	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
+	    clang-format cppcheck make gcc pkg-config
+
+.PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
+all: $(OUT)/tollgate
+
+# Installs only what is missing; runs `apt-get update` once, and only when needed.
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		[ "$$(id -u)" = 0 ] || { echo "deps: run as root to install packages" >&2; exit 1; }; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$$missing >/dev/null || exit 1; \
+	fi; \
+	echo "deps: all packages present"
+
+$(OUT) $(OUT)/obj $(OUT)/san $(OUT)/tests $(OUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.bpf.o: bench/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OUT)/obj/%.o: src/%.c $(SRC_HDRS) $(SKELS) | $(OUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(OUT)/san/%.o: src/%.c $(SRC_HDRS) $(SKELS) | $(OUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(SANFLAGS) -c $< -o $@
+
+# Archives, so that a test links only the modules it uses.
+$(OUT)/libtollgate.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/libtollgate-san.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/tollgate: src/main.c $(OUT)/libtollgate.a $(SRC_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) src/main.c $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+# Unit tests: user space only, with AddressSanitizer and UBSan.
+$(OUT)/tests/%: tests/unit/%.c tests/tap.h $(OUT)/libtollgate-san.a | $(OUT)/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(SANFLAGS) $< $(OUT)/libtollgate-san.a $(LDLIBS) -o $@
+
+# BPF tests: the real objects through BPF_PROG_TEST_RUN.
+$(OUT)/tests/test_meter: tests/bpf/test_meter.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/bench/prog_cost: bench/prog_cost.c $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_tc_bpf > $@
+
+build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)tests/run.sh
+
+lint: $(SKELS)
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -Iinclude -Isrc -D__linux__ \
+		--suppress=missingIncludeSystem $$(git ls-files 'src/*.c' 'tests/*.c' 'bench/*.c')
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)demo/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)bench/bench.sh
+
+install: $(OUT)/tollgate
+	install -D -m 0755 $(OUT)/tollgate $(DESTDIR)$(PREFIX)/sbin/tollgate
+	install -d -m 0755 $(DESTDIR)/etc/tollgate
+	[ -e $(DESTDIR)/etc/tollgate/tollgate.yaml ] || \
+		install -m 0644 docs/tollgate.example.yaml $(DESTDIR)/etc/tollgate/tollgate.yaml
+
+clean:
+	rm -rf $(OUT)

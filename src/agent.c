@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `tollgate run`: the agent. It loads or adopts the datapath, gives every tenant a
+ * stable id, attaches the meter to matching interfaces (now and whenever one appears),
+ * and harvests into the billing store at every interval boundary.
+ *
+ * Stopping it (SIGTERM, SIGINT) harvests once more and leaves the datapath in place: the
+ * kernel keeps metering, and the next agent adopts the pins and bills what accrued.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "config.h"
+#include "datapath.h"
+#include "harvest.h"
+#include "mounts.h"
+#include "netlink.h"
+#include "store.h"
+
+struct agent {
+	struct tg_config cfg;
+	struct tg_datapath *dp;
+	const struct tg_maps *maps;
+	struct tg_store *store;
+	struct tg_tenant_meta *meta; /* TG_MAX_TENANTS entries, mirrors tg_tenant_meta */
+	char node[64];
+	int lock_fd, nl_fd, timer_fd, sig_fd;
+};
+
+/* One agent per pin path: the pid file doubles as the lock. */
+static int take_lock(struct agent *a)
+{
+	char path[512], buf[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/tollgate.pid", a->cfg.run_dir);
+	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (a->lock_fd < 0)
+		return -errno;
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB)) {
+		n = pread(a->lock_fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "tollgate: another agent is running (pid %s)\n",
+			buf[0] ? strtok(buf, "\n") : "unknown");
+		return -EBUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, buf, n, 0) != n)
+		return -errno;
+	return 0;
+}
+
+static uint32_t tenant_id(const struct agent *a, const char *name)
+{
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
+		if ((a->meta[id].flags & TG_TENANT_IN_USE) &&
+		    !strncmp(a->meta[id].name, name, TG_NAME_MAX))
+			return id;
+	}
+	return 0;
+}
+
+/* Ids are stable for the life of the pins: a tenant keeps its id across restarts, and
+ * an id whose tenant left the configuration is never handed to another one, so its
+ * counters can still be billed to the right name. */
+static int assign_tenant_ids(struct agent *a)
+{
+	uint32_t next = 1;
+	int err;
+
+	err = tg_maps_read_meta(a->maps, a->meta);
+	if (err)
+		return err;
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++)
+		a->meta[id].flags &= ~TG_TENANT_CONFIGURED;
+	for (size_t i = 0; i < a->cfg.n_tenants; i++) {
+		const char *name = a->cfg.tenants[i].name;
+		uint32_t id = tenant_id(a, name);
+
+		while (!id && next < TG_MAX_TENANTS && (a->meta[next].flags & TG_TENANT_IN_USE))
+			next++;
+		if (!id && next >= TG_MAX_TENANTS) {
+			fprintf(stderr, "tollgate: no free tenant id for '%s' (%d in use)\n", name,
+				TG_MAX_TENANTS - 1);
+			return -ENOSPC;
+		}
+		if (!id) {
+			id = next++;
+			snprintf(a->meta[id].name, TG_NAME_MAX, "%s", name);
+		}
+		a->meta[id].flags |= TG_TENANT_IN_USE | TG_TENANT_CONFIGURED;
+	}
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
+		if (!(a->meta[id].flags & TG_TENANT_IN_USE))
+			continue;
+		if (bpf_map_update_elem(a->maps->tenant_meta, &id, &a->meta[id], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static void cidr_key(const struct tg_cidr *c, void *key)
+{
+	if (c->family == AF_INET) {
+		struct tg_lpm4_key *k = key;
+
+		k->prefixlen = c->prefixlen;
+		memcpy(k->addr, c->addr, 4);
+	} else {
+		struct tg_lpm6_key *k = key;
+
+		k->prefixlen = c->prefixlen;
+		memcpy(k->addr, c->addr, 16);
+	}
+}
+
+/* Brings one LPM map to the configuration: stale prefixes out, current ones in. */
+static int sync_lpm(struct agent *a, int fd, int family, size_t key_size)
+{
+	unsigned char key[sizeof(struct tg_lpm6_key)], next[sizeof(key)], want[sizeof(key)];
+	void *prev = NULL;
+	uint32_t id;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		bool keep = false;
+
+		memcpy(key, next, key_size);
+		prev = key;
+		for (size_t t = 0; t < a->cfg.n_tenants && !keep; t++) {
+			const struct tg_tenant_conf *tc = &a->cfg.tenants[t];
+
+			for (size_t i = 0; i < tc->n_cidrs && !keep; i++) {
+				if (tc->cidrs[i].family != family)
+					continue;
+				memset(want, 0, sizeof(want));
+				cidr_key(&tc->cidrs[i], want);
+				keep = !memcmp(want, key, key_size);
+			}
+		}
+		if (!keep && bpf_map_delete_elem(fd, key) == 0)
+			prev = NULL; /* restart the walk: the deleted key cannot lead on */
+	}
+	for (size_t t = 0; t < a->cfg.n_tenants; t++) {
+		const struct tg_tenant_conf *tc = &a->cfg.tenants[t];
+
+		id = tenant_id(a, tc->name);
+		for (size_t i = 0; i < tc->n_cidrs; i++) {
+			if (tc->cidrs[i].family != family)
+				continue;
+			memset(want, 0, sizeof(want));
+			cidr_key(&tc->cidrs[i], want);
+			if (bpf_map_update_elem(fd, want, &id, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+static void on_link(int ifindex, const char *name, bool added, void *ctx)
+{
+	struct agent *a = ctx;
+	const struct tg_tenant_conf *tc;
+	uint32_t key = ifindex, id = 0;
+	uint8_t role;
+	int err;
+
+	if (!added) {
+		bpf_map_delete_elem(a->maps->ifaces, &key);
+		return;
+	}
+	tc = tg_config_tenant_for_iface(&a->cfg, name);
+	if (tc) {
+		role = TG_ROLE_TENANT;
+		id = tenant_id(a, tc->name);
+	} else if (tg_config_is_uplink(&a->cfg, name)) {
+		role = TG_ROLE_UPLINK;
+	} else {
+		return;
+	}
+	err = tg_datapath_attach(a->dp, ifindex, name, role, id);
+	if (err && err != -ENODEV)
+		fprintf(stderr, "tollgate: cannot attach the meter to %s: %s\n", name,
+			strerror(-err));
+	else if (!err && tg_verbose)
+		fprintf(stderr, "tollgate: metering %s (%s%s)\n", name,
+			role == TG_ROLE_TENANT ? "tenant " : "uplink",
+			role == TG_ROLE_TENANT ? tc->name : "");
+}
+
+/* Entries whose interface is gone, or whose ifindex now names another interface, are
+ * dropped before the link dump re-adds what matches. */
+static void prune_ifaces(struct agent *a)
+{
+	uint32_t key, next, *prev = NULL;
+	struct tg_iface ifc;
+	char name[IF_NAMESIZE];
+
+	while (bpf_map_get_next_key(a->maps->ifaces, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(a->maps->ifaces, &key, &ifc))
+			continue;
+		if (!if_indextoname(key, name) || strncmp(name, ifc.name, sizeof(ifc.name))) {
+			bpf_map_delete_elem(a->maps->ifaces, &key);
+			prev = NULL;
+		}
+	}
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int harvest(struct agent *a, int64_t interval_start)
+{
+	struct tg_state st;
+	uint64_t billed = 0;
+	int err;
+
+	err = tg_harvest(a->maps, a->meta, a->store, a->node, interval_start, a->cfg.interval,
+			 &billed);
+	if (tg_state_read(a->maps, &st) == 0) {
+		if (err)
+			st.harvest_errors++;
+		else
+			st.last_harvest = now_s();
+		st.harvests++;
+		tg_state_write(a->maps, &st);
+	}
+	if (err)
+		fprintf(stderr, "tollgate: harvest failed (kept for the next one): %s\n",
+			strerror(-err));
+	else if (tg_verbose)
+		fprintf(stderr, "tollgate: harvested %llu bytes\n", (unsigned long long)billed);
+	return err;
+}
+
+static int64_t interval_of(const struct agent *a, int64_t t)
+{
+	return t - t % a->cfg.interval;
+}
+
+static int arm_timer(struct agent *a)
+{
+	struct itimerspec its = {};
+
+	its.it_value.tv_sec = interval_of(a, now_s()) + a->cfg.interval;
+	return timerfd_settime(a->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
+}
+
+static int init_state(struct agent *a)
+{
+	struct tg_state st = {};
+	int err;
+
+	err = tg_state_read(a->maps, &st);
+	if (err)
+		return err;
+	if (!st.epoch[0] && !st.epoch[1]) {
+		if (getrandom(st.epoch, sizeof(st.epoch), 0) != sizeof(st.epoch))
+			return -errno;
+		st.created = now_s();
+	}
+	st.agent_pid = getpid();
+	st.agent_started = now_s();
+	st.interval = a->cfg.interval;
+	return tg_state_write(a->maps, &st);
+}
+
+static int setup_fds(struct agent *a)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	a->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
+	if (a->sig_fd < 0 || a->timer_fd < 0)
+		return -errno;
+	a->nl_fd = tg_nl_link_events_open();
+	return a->nl_fd < 0 ? a->nl_fd : 0;
+}
+
+static int start(struct agent *a)
+{
+	int err;
+
+	if (!a->node[0] && gethostname(a->node, sizeof(a->node) - 1))
+		return -errno;
+	err = tg_mounts_ensure(a->cfg.run_dir);
+	if (err)
+		return err;
+	err = take_lock(a);
+	if (err)
+		return err;
+	err = setup_fds(a);
+	if (err)
+		return err;
+	err = tg_datapath_load(a->cfg.pin_path, &a->dp);
+	if (err)
+		return err;
+	a->maps = tg_datapath_maps(a->dp);
+	fprintf(stderr, "tollgate: %s the datapath under %s\n",
+		tg_datapath_fresh(a->dp) ? "created" : "adopted", a->cfg.pin_path);
+	err = init_state(a);
+	if (!err)
+		err = assign_tenant_ids(a);
+	if (!err)
+		err = sync_lpm(a, a->maps->lpm4, AF_INET, sizeof(struct tg_lpm4_key));
+	if (!err)
+		err = sync_lpm(a, a->maps->lpm6, AF_INET6, sizeof(struct tg_lpm6_key));
+	if (err) {
+		fprintf(stderr, "tollgate: cannot program the maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = tg_store_open(a->cfg.store_path, 0, &a->store);
+	if (err)
+		return err;
+	/* What the kernel counted while no agent ran is billed now. */
+	harvest(a, interval_of(a, now_s()));
+	prune_ifaces(a);
+	err = tg_nl_dump_links(on_link, a);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot list interfaces: %s\n", strerror(-err));
+		return err;
+	}
+	return arm_timer(a);
+}
+
+static int loop(struct agent *a)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = a->sig_fd, .events = POLLIN },
+		{ .fd = a->timer_fd, .events = POLLIN },
+		{ .fd = a->nl_fd, .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+	int err;
+
+	for (;;) {
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[1].revents & POLLIN) {
+			if (read(a->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return -errno;
+			/* The timer fires at a boundary: bill the interval that just ended. */
+			harvest(a, interval_of(a, now_s()) - a->cfg.interval);
+			err = arm_timer(a);
+			if (err)
+				return err;
+		}
+		if (pfd[2].revents & POLLIN) {
+			err = tg_nl_link_events_read(a->nl_fd, on_link, a);
+			if (err == -ENOBUFS)
+				err = tg_nl_dump_links(on_link, a); /* events were lost: rescan */
+			if (err)
+				fprintf(stderr, "tollgate: link events: %s\n", strerror(-err));
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(a->sig_fd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				fprintf(stderr, "tollgate: SIGHUP: reloading is not supported by this "
+						"version; restart the agent to apply a new configuration\n");
+				continue;
+			}
+			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",
+				strsignal(si.ssi_signo));
+			return harvest(a, interval_of(a, now_s()));
+		}
+	}
+}
+
+static void agent_close(struct agent *a)
+{
+	struct tg_state st;
+
+	if (a->maps && tg_state_read(a->maps, &st) == 0 && st.agent_pid == (uint32_t)getpid()) {
+		st.agent_pid = 0;
+		st.agent_started = 0;
+		tg_state_write(a->maps, &st);
+	}
+	tg_store_close(a->store);
+	tg_datapath_close(a->dp);
+	free(a->meta);
+	if (a->lock_fd >= 0) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/tollgate.pid", a->cfg.run_dir);
+		unlink(path);
+		close(a->lock_fd);
+	}
+	if (a->nl_fd >= 0)
+		close(a->nl_fd);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	if (a->sig_fd >= 0)
+		close(a->sig_fd);
+	tg_config_free(&a->cfg);
+}
+
+static void usage_run(FILE *out)
+{
+	fprintf(out, "usage: tollgate run [-c FILE] [-v]\n"
+		     "  -c, --config FILE  configuration (default " TG_DEFAULT_CONFIG ")\n"
+		     "  -v, --verbose      say more, libbpf included\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "verbose", no_argument, NULL, 'v' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	struct agent a = { .lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1 };
+	const char *file = TG_DEFAULT_CONFIG;
+	struct tg_diags d = {};
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'v':
+			tg_verbose = true;
+			break;
+		case 'h':
+			usage_run(stdout);
+			return 0;
+		default:
+			usage_run(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage_run(stderr);
+		return 2;
+	}
+	tg_libbpf_quiet();
+	err = tg_config_load(file, &a.cfg, &d);
+	tg_diags_print(&d, file, stderr);
+	tg_diags_free(&d);
+	if (err) {
+		if (err != -EINVAL)
+			fprintf(stderr, "tollgate: cannot read %s: %s\n", file, strerror(-err));
+		return 1;
+	}
+	snprintf(a.node, sizeof(a.node), "%s", a.cfg.node);
+	a.meta = calloc(TG_MAX_TENANTS, sizeof(*a.meta));
+	err = a.meta ? start(&a) : -ENOMEM;
+	if (!err) {
+		fprintf(stderr, "tollgate: running: %zu tenants, billing every %us into %s\n",
+			a.cfg.n_tenants, a.cfg.interval, a.cfg.store_path);
+		err = loop(&a);
+	}
+	if (err && err != -EBUSY)
+		fprintf(stderr, "tollgate: agent stopped: %s\n", strerror(-err));
+	agent_close(&a);
+	return err ? 1 : 0;
+}

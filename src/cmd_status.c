@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `tollgate status [--json]`: agent and datapath health from the pins and the kernel's
+ * own view of the tc hooks. Exit status 0 only while the agent runs and is healthy.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "datapath.h"
+#include "json.h"
+#include "store.h"
+
+#define MAX_HOOKS 256 /* listed in the report; all are checked */
+
+struct hook {
+	char name[TG_IFNAME_MAX];
+	uint32_t ifindex, tenant_id;
+	uint8_t role;
+	bool ingress, egress;
+};
+
+struct report {
+	struct tg_state st;
+	bool running;
+	uint64_t stats[TG_STAT_MAX];
+	struct hook hooks[MAX_HOOKS];
+	int n_hooks, n_ifaces, detached, tenants, cidr4, cidr6;
+	struct tg_tenant_meta *meta;
+	char problems[8][160];
+	int n_problems;
+};
+
+static const char *const stat_names[TG_STAT_MAX] = {
+	[TG_STAT_UNPARSED_PACKETS] = "unparsed_packets",
+	[TG_STAT_UNPARSED_BYTES] = "unparsed_bytes",
+	[TG_STAT_UNATTRIBUTED_PACKETS] = "unattributed_packets",
+	[TG_STAT_UNATTRIBUTED_BYTES] = "unattributed_bytes",
+	[TG_STAT_UNKNOWN_IFACE] = "unknown_interface",
+	[TG_STAT_GSO_INEXACT] = "gso_inexact",
+};
+
+static void problem(struct report *r, const char *fmt, const char *arg)
+{
+	if (r->n_problems < 8)
+		snprintf(r->problems[r->n_problems++], sizeof(r->problems[0]), fmt, arg);
+}
+
+static void collect_hooks(const struct tg_maps *m, struct report *r)
+{
+	uint32_t key, next, *prev = NULL, in, eg;
+	struct tg_iface ifc;
+
+	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->ifaces, &key, &ifc))
+			continue;
+		tg_tc_query(key, &in, &eg);
+		r->n_ifaces++;
+		if (!in || !eg) {
+			r->detached++;
+			problem(r, "meter missing on %s", ifc.name);
+		}
+		if (r->n_hooks < MAX_HOOKS) {
+			struct hook *h = &r->hooks[r->n_hooks++];
+
+			memcpy(h->name, ifc.name, sizeof(h->name));
+			h->name[sizeof(h->name) - 1] = '\0';
+			h->ifindex = key;
+			h->tenant_id = ifc.tenant_id < TG_MAX_TENANTS ? ifc.tenant_id : 0;
+			h->role = ifc.role;
+			h->ingress = in;
+			h->egress = eg;
+		}
+	}
+}
+
+static int collect(const struct tg_maps *m, struct report *r)
+{
+	int64_t now = time(NULL);
+	int err;
+
+	err = tg_state_read(m, &r->st);
+	if (!err)
+		err = tg_maps_read_stats(m, r->stats);
+	if (!err)
+		err = tg_maps_read_meta(m, r->meta);
+	if (err)
+		return err;
+	r->running = r->st.agent_pid && kill(r->st.agent_pid, 0) == 0;
+	if (!r->running)
+		problem(r, "%s", "agent not running: the datapath meters, nothing is billed");
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++)
+		r->tenants += !!(r->meta[id].flags & TG_TENANT_IN_USE);
+	r->cidr4 = tg_map_count(m->lpm4, sizeof(struct tg_lpm4_key));
+	r->cidr6 = tg_map_count(m->lpm6, sizeof(struct tg_lpm6_key));
+	collect_hooks(m, r);
+	/* Two missed boundaries (plus commit time) mean the harvest is stuck. */
+	if (r->running && r->st.interval &&
+	    now - (int64_t)r->st.last_harvest > 2 * (int64_t)r->st.interval + 10)
+		problem(r, "%s", "no harvest for more than two intervals");
+	return 0;
+}
+
+static void print_table(const struct report *r, const char *pin_path)
+{
+	char t[32];
+
+	printf("agent:     %s", r->running ? "running" : "not running");
+	if (r->running) {
+		tg_format_time(r->st.agent_started, t, sizeof(t));
+		printf(" (pid %u, since %s)", r->st.agent_pid, t);
+	}
+	tg_format_time(r->st.last_harvest, t, sizeof(t));
+	printf("\nharvest:   every %us, last %s, %llu done, %llu failed\n", r->st.interval,
+	       r->st.last_harvest ? t : "never", (unsigned long long)r->st.harvests,
+	       (unsigned long long)r->st.harvest_errors);
+	tg_format_time(r->st.created, t, sizeof(t));
+	printf("datapath:  %s, epoch %016llx%016llx, created %s\n", pin_path,
+	       (unsigned long long)r->st.epoch[0], (unsigned long long)r->st.epoch[1], t);
+	printf("maps:      tenants %d/%d, interfaces %d/%d, cidrs v4 %d/%d, v6 %d/%d\n", r->tenants,
+	       TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS, r->cidr6,
+	       TG_MAX_CIDRS);
+	printf("counters: ");
+	for (int i = 0; i < TG_STAT_MAX; i++)
+		printf(" %s=%llu", stat_names[i], (unsigned long long)r->stats[i]);
+	printf("\nhooks:\n");
+	for (int i = 0; i < r->n_hooks; i++) {
+		const struct hook *h = &r->hooks[i];
+
+		printf("  %-16s tc ingress %-8s tc egress %-8s %s %s\n", h->name,
+		       h->ingress ? "attached" : "MISSING", h->egress ? "attached" : "MISSING",
+		       h->role == TG_ROLE_TENANT ? "tenant" : "uplink",
+		       h->role == TG_ROLE_TENANT ? r->meta[h->tenant_id].name : "");
+	}
+	for (int i = 0; i < r->n_problems; i++)
+		printf("problem:   %s\n", r->problems[i]);
+	printf("health:    %s\n", r->n_problems ? "unhealthy" : "healthy");
+}
+
+static void print_json(const struct report *r, const char *pin_path)
+{
+	char t[32];
+
+	printf("{\"healthy\": %s, \"agent\": {\"running\": %s, \"pid\": %u, ",
+	       r->n_problems ? "false" : "true", r->running ? "true" : "false",
+	       r->running ? r->st.agent_pid : 0);
+	tg_format_time(r->st.last_harvest, t, sizeof(t));
+	printf("\"interval\": %u, \"last_harvest\": ", r->st.interval);
+	if (r->st.last_harvest)
+		tg_json_string(stdout, t);
+	else
+		printf("null");
+	printf(", \"harvests\": %llu, \"harvest_errors\": %llu}, ",
+	       (unsigned long long)r->st.harvests, (unsigned long long)r->st.harvest_errors);
+	printf("\"datapath\": {\"pin_path\": ");
+	tg_json_string(stdout, pin_path);
+	printf(", \"epoch\": \"%016llx%016llx\"}, ", (unsigned long long)r->st.epoch[0],
+	       (unsigned long long)r->st.epoch[1]);
+	printf("\"maps\": {\"tenants\": {\"used\": %d, \"max\": %d}, \"interfaces\": {\"used\": %d, "
+	       "\"max\": %d}, \"cidrs_v4\": {\"used\": %d, \"max\": %d}, \"cidrs_v6\": "
+	       "{\"used\": %d, \"max\": %d}}, \"counters\": {",
+	       r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,
+	       r->cidr6, TG_MAX_CIDRS);
+	for (int i = 0; i < TG_STAT_MAX; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", stat_names[i],
+		       (unsigned long long)r->stats[i]);
+	printf("}, \"hooks\": [");
+	for (int i = 0; i < r->n_hooks; i++) {
+		const struct hook *h = &r->hooks[i];
+
+		printf("%s{\"interface\": ", i ? ", " : "");
+		tg_json_string(stdout, h->name);
+		printf(", \"ifindex\": %u, \"role\": \"%s\", \"tenant\": ", h->ifindex,
+		       h->role == TG_ROLE_TENANT ? "tenant" : "uplink");
+		if (h->role == TG_ROLE_TENANT)
+			tg_json_string(stdout, r->meta[h->tenant_id].name);
+		else
+			printf("null");
+		printf(", \"tc_ingress\": %s, \"tc_egress\": %s}", h->ingress ? "true" : "false",
+		       h->egress ? "true" : "false");
+	}
+	printf("], \"problems\": [");
+	for (int i = 0; i < r->n_problems; i++) {
+		printf("%s", i ? ", " : "");
+		tg_json_string(stdout, r->problems[i]);
+	}
+	printf("]}\n");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	const char *usage = "usage: tollgate status [-c FILE] [--json]\n";
+	struct report *r;
+	const char *file = NULL;
+	bool json = false;
+	struct tg_paths p;
+	struct tg_maps m;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (tg_cli_paths(file, &p))
+		return 1;
+	err = tg_maps_open_pinned(p.pin_path, &m);
+	if (err) {
+		if (json)
+			printf("{\"healthy\": false, \"agent\": {\"running\": false}, "
+			       "\"problems\": [\"no datapath loaded\"]}\n");
+		else
+			printf("agent:     not running\ndatapath:  not loaded (%s: %s)\n"
+			       "health:    unhealthy\n",
+			       p.pin_path, strerror(-err));
+		return 1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
+	err = r && r->meta ? collect(&m, r) : -ENOMEM;
+	if (!err) {
+		if (json)
+			print_json(r, p.pin_path);
+		else
+			print_table(r, p.pin_path);
+		err = r->n_problems ? 1 : 0;
+	} else {
+		fprintf(stderr, "tollgate: cannot read the datapath: %s\n", strerror(-err));
+	}
+	if (r)
+		free(r->meta);
+	free(r);
+	tg_maps_close(&m);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The configuration: parsed and validated as a whole, with no side effects, so that
+ * `tollgate check`, `tollgate run` and the fuzzer all drive the same code.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tollgate.h"
+
+#define TG_DEFAULT_CONFIG "/etc/tollgate/tollgate.yaml"
+#define TG_DEFAULT_STORE "/var/lib/tollgate/tollgate.db"
+#define TG_DEFAULT_INTERVAL 60
+#define TG_DEFAULT_PIN_PATH "/sys/fs/bpf/tollgate"
+#define TG_DEFAULT_RUN_DIR "/run/tollgate"
+
+struct tg_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; host bits are zero */
+	uint8_t prefixlen;
+};
+
+struct tg_limits {
+	uint64_t egress_rate; /* bits per second, 0 = none */
+	uint64_t ingress_rate;
+	uint32_t max_connections; /* 0 = none */
+};
+
+struct tg_tenant_conf {
+	char name[TG_NAME_MAX];
+	struct tg_cidr *cidrs;
+	size_t n_cidrs;
+	char **interfaces; /* names or fnmatch(3) globs */
+	size_t n_interfaces;
+	char **cgroups; /* absolute cgroup v2 paths */
+	size_t n_cgroups;
+	struct tg_limits limits;
+	bool has_limits;
+};
+
+struct tg_config {
+	char *path;
+	char node[64];
+	struct tg_tenant_conf *tenants;
+	size_t n_tenants;
+	uint32_t interval; /* billing.interval, seconds */
+	char *store_path; /* SQLite file */
+	char **uplinks; /* uplink.interfaces */
+	size_t n_uplinks;
+	char *pin_path; /* agent.pin_path */
+	char *run_dir; /* agent.run_dir */
+};
+
+/* One diagnostic, positioned in the file (1-based line and column). */
+struct tg_diag {
+	unsigned line, col;
+	char msg[256];
+	bool warning; /* accepted, but the user should know (e.g. not enforced yet) */
+};
+
+struct tg_diags {
+	struct tg_diag *v;
+	size_t n, cap;
+	size_t errors; /* count of non-warnings */
+};
+
+/* Parse and validate FILE. Returns 0 when the file is valid (warnings allowed), -EINVAL
+ * when diags holds at least one error, another negative errno when the file cannot be
+ * read. cfg is filled only on success; on failure it is left zeroed. */
+int tg_config_load(const char *path, struct tg_config *cfg, struct tg_diags *diags);
+/* Same, from a buffer (the fuzzer's entry); name is used in messages. */
+int tg_config_parse(const char *name, const char *buf, size_t len, struct tg_config *cfg,
+		    struct tg_diags *diags);
+void tg_config_free(struct tg_config *cfg);
+void tg_diags_free(struct tg_diags *d);
+/* Print every diagnostic as FILE:LINE:COL: message ("warning: " before warnings). */
+void tg_diags_print(const struct tg_diags *d, const char *file, FILE *out);
+
+/* Value parsers, exported for the CLI and the tests. Each returns 0 or -EINVAL. */
+int tg_parse_cidr(const char *s, struct tg_cidr *out);
+int tg_parse_rate(const char *s, uint64_t *bits_per_sec);
+int tg_parse_duration(const char *s, uint64_t *msec);
+int tg_format_cidr(const struct tg_cidr *c, char *buf, size_t len);
+bool tg_cidr_overlap(const struct tg_cidr *a, const struct tg_cidr *b);
+bool tg_tenant_name_valid(const char *s);
+
+/* The tenant whose interface selectors match IFNAME, in configuration order, or NULL. */
+const struct tg_tenant_conf *tg_config_tenant_for_iface(const struct tg_config *cfg,
+						       const char *ifname);
+bool tg_config_is_uplink(const struct tg_config *cfg, const char *ifname);
+
+#endif /* TG_CONFIG_H */

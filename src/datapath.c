@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Loading, adopting and reading the datapath. libbpf pins every map by name under the
+ * pin path and reuses a compatible pin on the next load, which is what lets a restarted
+ * agent carry on with the very counters the kernel kept updating while it was down.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath.h"
+#include "netlink.h"
+#include "tenant.skel.h"
+
+struct tg_datapath {
+	struct tenant_bpf *skel;
+	struct tg_maps maps;
+	bool fresh;
+};
+
+void tg_maps_init(struct tg_maps *m)
+{
+#define X(n) m->n = -1;
+	TG_MAP_NAMES
+#undef X
+}
+
+void tg_maps_close(struct tg_maps *m)
+{
+#define X(n)                                                                                       \
+	if (m->n >= 0)                                                                             \
+		close(m->n);
+	TG_MAP_NAMES
+#undef X
+	tg_maps_init(m);
+}
+
+int tg_maps_open_pinned(const char *pin_path, struct tg_maps *m)
+{
+	char path[512];
+	int err = 0;
+
+	tg_maps_init(m);
+#define X(n)                                                                                       \
+	if (!err) {                                                                                \
+		snprintf(path, sizeof(path), "%s/tg_" #n, pin_path);                               \
+		m->n = bpf_obj_get(path);                                                          \
+		if (m->n < 0)                                                                      \
+			err = -errno;                                                              \
+	}
+	TG_MAP_NAMES
+#undef X
+	if (err)
+		tg_maps_close(m);
+	return err;
+}
+
+static int ncpus(void)
+{
+	static int n;
+
+	if (!n)
+		n = libbpf_num_possible_cpus();
+	return n;
+}
+
+static void sum_tenant(const struct tg_tenant_stats *percpu, int cpus, struct tg_tenant_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < cpus; c++) {
+		for (int d = 0; d < TG_DIR_MAX; d++) {
+			out->dir[d].packets += percpu[c].dir[d].packets;
+			out->dir[d].bytes += percpu[c].dir[d].bytes;
+		}
+	}
+}
+
+static int read_tenants_per_key(int fd, struct tg_tenant_stats *out, uint32_t n,
+				struct tg_tenant_stats *buf)
+{
+	for (uint32_t id = 0; id < n; id++) {
+		if (bpf_map_lookup_elem(fd, &id, buf))
+			return -errno;
+		sum_tenant(buf, ncpus(), &out[id]);
+	}
+	return 0;
+}
+
+int tg_maps_read_tenants(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int cpus = ncpus(), err = 0;
+	struct tg_tenant_stats *vals;
+	uint32_t *keys, batch, count, done = 0;
+
+	if (cpus <= 0)
+		return cpus ? cpus : -EINVAL;
+	if (n > TG_MAX_TENANTS)
+		n = TG_MAX_TENANTS;
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	vals = calloc((size_t)(n ? n : 1) * cpus, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* One batch call reads every CPU's copy of n tenants: the harvest's hot path. */
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(m->tenant_stats, done ? &batch : NULL, &batch, keys,
+					   vals, &count, &opts);
+		if (err && errno != ENOENT) {
+			err = read_tenants_per_key(m->tenant_stats, out, n, vals);
+			goto out;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			if (keys[i] < n)
+				sum_tenant(&vals[(size_t)i * cpus], cpus, &out[keys[i]]);
+		}
+		done += count;
+		if (err || !count)
+			break; /* ENOENT: the array ended */
+	}
+	err = 0;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX])
+{
+	int cpus = ncpus();
+	uint64_t *v = calloc(cpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < TG_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(m->stats, &k, v)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		for (int c = 0; c < cpus; c++)
+			out[k] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out)
+{
+	for (uint32_t id = 0; id < TG_MAX_TENANTS; id++) {
+		if (bpf_map_lookup_elem(m->tenant_meta, &id, &out[id]))
+			return -errno;
+	}
+	return 0;
+}
+
+int tg_state_read(const struct tg_maps *m, struct tg_state *st)
+{
+	uint32_t k = 0;
+
+	return bpf_map_lookup_elem(m->state, &k, st) ? -errno : 0;
+}
+
+int tg_state_write(const struct tg_maps *m, const struct tg_state *st)
+{
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(m->state, &k, st, BPF_ANY) ? -errno : 0;
+}
+
+int tg_map_count(int fd, uint32_t key_size)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/* The pin directory is created 0700 before libbpf pins into it: the counters are billing
+ * data and the maps are writable by whoever can open them. */
+static int make_pin_dir(const char *pin_path)
+{
+	struct stat st;
+
+	if (mkdir(pin_path, 0700) && errno != EEXIST)
+		return -errno;
+	if (stat(pin_path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return chmod(pin_path, 0700) ? -errno : 0;
+}
+
+int tg_datapath_load(const char *pin_path, struct tg_datapath **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
+	struct tg_datapath *dp;
+	char probe[512];
+	int err;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	tg_maps_init(&dp->maps);
+
+	err = make_pin_dir(pin_path);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot create pin directory %s: %s\n", pin_path,
+			strerror(-err));
+		goto fail;
+	}
+	snprintf(probe, sizeof(probe), "%s/tg_tenant_stats", pin_path);
+	dp->fresh = access(probe, F_OK) != 0;
+
+	dp->skel = tenant_bpf__open_opts(&opts);
+	if (!dp->skel) {
+		err = -errno;
+		fprintf(stderr, "tollgate: cannot open the BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = tenant_bpf__load(dp->skel);
+	if (err) {
+		fprintf(stderr,
+			"tollgate: cannot load the datapath: %s\n"
+			"  If the pins under %s come from an incompatible build, bill what they\n"
+			"  hold with the old agent, then remove them with `tollgate stop --purge`.\n",
+			strerror(-err), pin_path);
+		goto fail;
+	}
+#define X(n) dp->maps.n = dup(bpf_map__fd(dp->skel->maps.tg_##n));
+	TG_MAP_NAMES
+#undef X
+	*out = dp;
+	return 0;
+fail:
+	tg_datapath_close(dp);
+	return err;
+}
+
+void tg_datapath_close(struct tg_datapath *dp)
+{
+	if (!dp)
+		return;
+	tg_maps_close(&dp->maps);
+	tenant_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+const struct tg_maps *tg_datapath_maps(const struct tg_datapath *dp)
+{
+	return &dp->maps;
+}
+
+bool tg_datapath_fresh(const struct tg_datapath *dp)
+{
+	return dp->fresh;
+}
+
+static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TG_TC_HANDLE, .priority = TG_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, uint8_t role,
+		       uint32_t tenant_id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	struct tg_iface old, ifc = { .tenant_id = tenant_id, .role = role };
+	uint32_t key = ifindex;
+	int err;
+
+	/* Keep the record of who created the qdisc across agent restarts. */
+	if (!bpf_map_lookup_elem(dp->maps.ifaces, &key, &old) &&
+	    !strncmp(old.name, name, sizeof(old.name)))
+		ifc.flags = old.flags & TG_IFACE_CREATED_CLSACT;
+	snprintf(ifc.name, sizeof(ifc.name), "%s", name);
+
+	err = bpf_tc_hook_create(&hook);
+	if (!err)
+		ifc.flags |= TG_IFACE_CREATED_CLSACT;
+	else if (err != -EEXIST)
+		return err;
+
+	/* Record the interface first: a frame metered before its entry exists would only
+	 * be counted as TG_STAT_UNKNOWN_IFACE. */
+	if (bpf_map_update_elem(dp->maps.ifaces, &key, &ifc, BPF_ANY))
+		return -errno;
+	err = tc_attach_one(ifindex, BPF_TC_INGRESS, bpf_program__fd(dp->skel->progs.tg_meter_ingress));
+	if (!err)
+		err = tc_attach_one(ifindex, BPF_TC_EGRESS,
+				    bpf_program__fd(dp->skel->progs.tg_meter_egress));
+	return err;
+}
+
+/* The prog id of Tollgate's filter at one hook, 0 when there is none. A filter with our
+ * handle and priority only counts as ours when its program has our name. */
+static uint32_t tc_query_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TG_TC_HANDLE, .priority = TG_TC_PRIO);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int fd;
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || strncmp(info.name, "tg_meter_", 9))
+		opts.prog_id = 0;
+	close(fd);
+	return opts.prog_id;
+}
+
+int tg_tc_query(int ifindex, uint32_t *ingress_prog, uint32_t *egress_prog)
+{
+	*ingress_prog = tc_query_one(ifindex, BPF_TC_INGRESS);
+	*egress_prog = tc_query_one(ifindex, BPF_TC_EGRESS);
+	return 0;
+}
+
+int tg_tc_detach(int ifindex, bool created_clsact)
+{
+	static const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	int others = 0, n;
+
+	if (!tg_ifindex_exists(ifindex))
+		return -ENODEV;
+	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = points[i]);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TG_TC_HANDLE, .priority = TG_TC_PRIO);
+
+		if (tc_query_one(ifindex, points[i])) {
+			int err = bpf_tc_detach(&hook, &opts);
+
+			if (err)
+				return err;
+		}
+		n = tg_nl_count_tc_filters(ifindex, points[i] == BPF_TC_INGRESS);
+		if (n < 0)
+			return n;
+		others += n;
+	}
+	if (created_clsact && !others) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		return bpf_tc_hook_destroy(&hook);
+	}
+	return 0;
+}

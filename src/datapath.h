@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath: the pinned maps and the tc meter programs. The agent loads (or adopts)
+ * them; every other command reads the pins directly.
+ */
+#ifndef TG_DATAPATH_H
+#define TG_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tollgate.h"
+
+/* File descriptors of the pinned maps, -1 when not open. */
+struct tg_maps {
+	int tenant_stats, stats, ifaces, lpm4, lpm6, tenant_meta, state;
+};
+
+#define TG_MAP_NAMES                                                                               \
+	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state)
+
+void tg_maps_init(struct tg_maps *m);
+/* Opens every pin under pin_path; -ENOENT when the datapath is not loaded. */
+int tg_maps_open_pinned(const char *pin_path, struct tg_maps *m);
+void tg_maps_close(struct tg_maps *m);
+
+/* Sums the per-CPU counters of tenant ids [0, n) into out[0..n). Batch read, with a
+ * per-key fallback for kernels without batch ops on per-CPU arrays. */
+int tg_maps_read_tenants(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n);
+int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX]);
+int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out /* TG_MAX_TENANTS */);
+int tg_state_read(const struct tg_maps *m, struct tg_state *st);
+int tg_state_write(const struct tg_maps *m, const struct tg_state *st);
+/* Number of entries in a hash or LPM map (walks the keys). */
+int tg_map_count(int fd, uint32_t key_size);
+
+struct tg_datapath;
+
+/* Opens the BPF object, reuses compatible pins under pin_path (or creates and pins the
+ * maps, directory mode 0700), loads the programs. */
+int tg_datapath_load(const char *pin_path, struct tg_datapath **out);
+void tg_datapath_close(struct tg_datapath *dp);
+const struct tg_maps *tg_datapath_maps(const struct tg_datapath *dp);
+/* True when the maps were created by this load rather than adopted. */
+bool tg_datapath_fresh(const struct tg_datapath *dp);
+
+/* Attaches the meter to ifindex at tc ingress and egress (atomically replacing an older
+ * Tollgate filter) and records the interface in tg_ifaces. */
+int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, uint8_t role,
+		       uint32_t tenant_id);
+
+/* Is a Tollgate meter attached at ifindex? Fills prog ids (0 when absent). */
+int tg_tc_query(int ifindex, uint32_t *ingress_prog, uint32_t *egress_prog);
+/* Removes Tollgate's filters from ifindex, and the clsact qdisc when Tollgate created
+ * it and no other filter is left on it. Returns 0, or -ENODEV when the link is gone. */
+int tg_tc_detach(int ifindex, bool created_clsact);
+
+#endif /* TG_DATAPATH_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The billing store (SQLite, WAL). Harvests carry cumulative counters; the store keeps
+ * the last cumulative value it billed (the cursor) in the same transaction as the usage
+ * rows, so a harvest that is replayed, or a crash at any instant, never bills twice and
+ * never loses a byte.
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tollgate.h"
+
+struct tg_store;
+
+/* One tenant and direction, cumulative since the counters' epoch began. */
+struct tg_sample {
+	uint32_t tenant_id;
+	char tenant[TG_NAME_MAX];
+	int dir; /* enum tg_dir */
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+struct tg_harvest {
+	const char *node;
+	uint64_t epoch[2]; /* tg_state.epoch: cursors belong to one epoch */
+	int64_t interval_start; /* unix seconds; the interval the deltas are billed to */
+	uint32_t interval; /* seconds */
+	const struct tg_sample *samples;
+	size_t n_samples;
+};
+
+/* Opens (creating the file, its directory and the schema when missing). Read-only
+ * opens fail with -ENOENT when the file does not exist. */
+int tg_store_open(const char *path, int readonly, struct tg_store **out);
+void tg_store_close(struct tg_store *s);
+/* Bills the deltas of h in one transaction. Returns 0 or a negative errno;
+ * *billed_bytes (optional) receives the sum of byte deltas billed. */
+int tg_store_harvest(struct tg_store *s, const struct tg_harvest *h, uint64_t *billed_bytes);
+
+struct tg_bill_row {
+	char node[64];
+	char tenant[TG_NAME_MAX];
+	int dir;
+	int64_t start, end; /* unix seconds */
+	uint64_t bytes, packets;
+};
+
+struct tg_bill_query {
+	const char *tenant; /* NULL = all */
+	int64_t from, to; /* interval start >= from and < to; INT64_MIN/MAX for open ends */
+};
+
+/* Rows ordered by start, tenant, direction. Caller frees *rows. */
+int tg_store_query(struct tg_store *s, const struct tg_bill_query *q, struct tg_bill_row **rows,
+		   size_t *n);
+
+enum tg_format { TG_FMT_TABLE, TG_FMT_CSV, TG_FMT_JSON };
+void tg_bill_print(FILE *out, const struct tg_bill_row *rows, size_t n, enum tg_format fmt);
+
+/* RFC 3339 (2026-11-21T02:00:00Z, offsets allowed), a date (2026-11-21, UTC midnight),
+ * or @UNIXSECONDS. Returns 0 or -EINVAL. */
+int tg_parse_time(const char *s, int64_t *out);
+void tg_format_time(int64_t t, char *buf, size_t len); /* RFC 3339 UTC, Z suffix */
+
+#endif /* TG_STORE_H */
