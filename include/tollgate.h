@@ -71,6 +71,7 @@ enum tg_stat {
 	TG_STAT_UNATTRIBUTED_BYTES,
 	TG_STAT_UNKNOWN_IFACE, /* meter ran on an interface missing from tg_ifaces */
 	TG_STAT_GSO_INEXACT, /* GSO packet whose headers could not be read */
+	TG_STAT_GSO_PACKETS, /* super-packets seen (each billed as its gso_segs frames) */
 	TG_STAT_MAX,
 };
 

@@ -273,7 +273,9 @@ static int init_state(struct agent *a)
 	err = tg_state_read(a->maps, &st);
 	if (err)
 		return err;
-	if (!st.epoch[0] && !st.epoch[1]) {
+	/* New counters (a fresh load, or a stats pin someone removed) start a new epoch, so
+	 * that the store's cursors of the old counters are never applied to them. */
+	if (tg_datapath_fresh(a->dp) || (!st.epoch[0] && !st.epoch[1])) {
 		if (getrandom(st.epoch, sizeof(st.epoch), 0) != sizeof(st.epoch))
 			return -errno;
 		st.created = now_s();

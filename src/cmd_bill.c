@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "config.h"
 #include "store.h"
 
 static const char *const usage =
 	"usage: tollgate bill [-c FILE] [--store PATH] [--tenant T] [--from TIME] [--to TIME]\n"
-	"                     [--format table|csv|json]\n"
+	"                     [--format table|csv|json] [--p95]\n"
+	"  --p95: the 95th-percentile rate (bit/s) of each tenant and direction over the\n"
+	"  selected intervals (burstable billing), instead of the rows.\n"
 	"  TIME is RFC 3339 (2026-11-21T02:00:00Z), a date (2026-11-21) or @UNIXSECONDS;\n"
 	"  intervals that start in [--from, --to) are shown.\n";
 
@@ -33,6 +36,69 @@ static int parse_format(const char *s, enum tg_format *f)
 	return -EINVAL;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The 95th percentile of the per-interval rates of one tenant and direction: sort the n
+ * rates and take the one at rank ceil(0.95 n), the usual burstable-billing rule. Rows
+ * of several nodes in one interval are one sample each. */
+static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fmt)
+{
+	uint64_t *rates = calloc(n ? n : 1, sizeof(*rates));
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	bool first = true;
+
+	if (!rates || !done) {
+		free(rates);
+		free(done);
+		return -ENOMEM;
+	}
+	if (fmt == TG_FMT_TABLE)
+		printf("%-20s %-9s %9s %16s\n", "TENANT", "DIRECTION", "INTERVALS", "P95 BIT/S");
+	else if (fmt == TG_FMT_CSV)
+		printf("tenant,direction,intervals,bits_per_second\n");
+	else
+		printf("[");
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0, rank;
+
+		if (done[i])
+			continue;
+		for (size_t j = i; j < n; j++) {
+			if (done[j] || rows[j].dir != rows[i].dir || strcmp(rows[j].tenant, rows[i].tenant))
+				continue;
+			done[j] = true;
+			rates[k++] = rows[j].end > rows[j].start
+					     ? rows[j].bytes * 8 / (uint64_t)(rows[j].end - rows[j].start)
+					     : 0;
+		}
+		qsort(rates, k, sizeof(*rates), cmp_u64);
+		rank = (k * 95 + 99) / 100; /* ceil(0.95 k), 1-based */
+		if (fmt == TG_FMT_TABLE)
+			printf("%-20s %-9s %9zu %16llu\n", rows[i].tenant, tg_dir_name(rows[i].dir), k,
+			       (unsigned long long)rates[rank - 1]);
+		else if (fmt == TG_FMT_CSV)
+			printf("%s,%s,%zu,%llu\n", rows[i].tenant, tg_dir_name(rows[i].dir), k,
+			       (unsigned long long)rates[rank - 1]);
+		else {
+			printf("%s\n  {\"tenant\": ", first ? "" : ",");
+			tg_json_string(stdout, rows[i].tenant);
+			printf(", \"direction\": \"%s\", \"intervals\": %zu, \"bits_per_second\": %llu}",
+			       tg_dir_name(rows[i].dir), k, (unsigned long long)rates[rank - 1]);
+		}
+		first = false;
+	}
+	if (fmt == TG_FMT_JSON)
+		printf("%s]\n", first ? "" : "\n");
+	free(rates);
+	free(done);
+	return 0;
+}
+
 int cmd_bill(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
@@ -41,6 +107,7 @@ int cmd_bill(int argc, char **argv)
 					      { "from", required_argument, NULL, 'f' },
 					      { "to", required_argument, NULL, 'T' },
 					      { "format", required_argument, NULL, 'F' },
+					      { "p95", no_argument, NULL, 'P' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct tg_bill_query q = { .from = INT64_MIN, .to = INT64_MAX };
@@ -49,6 +116,7 @@ int cmd_bill(int argc, char **argv)
 	struct tg_bill_row *rows = NULL;
 	struct tg_store *s;
 	struct tg_paths p;
+	bool p95 = false;
 	size_t n = 0;
 	int c, err;
 
@@ -81,6 +149,9 @@ int cmd_bill(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'P':
+			p95 = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -106,7 +177,9 @@ int cmd_bill(int argc, char **argv)
 		return 1;
 	}
 	err = tg_store_query(s, &q, &rows, &n);
-	if (!err)
+	if (!err && p95)
+		err = print_p95(rows, n, fmt);
+	else if (!err)
 		tg_bill_print(stdout, rows, n, fmt);
 	else
 		fprintf(stderr, "tollgate: cannot read %s: %s\n", store, strerror(-err));

@@ -46,6 +46,7 @@ static const char *const stat_names[TG_STAT_MAX] = {
 	[TG_STAT_UNATTRIBUTED_BYTES] = "unattributed_bytes",
 	[TG_STAT_UNKNOWN_IFACE] = "unknown_interface",
 	[TG_STAT_GSO_INEXACT] = "gso_inexact",
+	[TG_STAT_GSO_PACKETS] = "gso_packets",
 };
 
 static void problem(struct report *r, const char *fmt, const char *arg)

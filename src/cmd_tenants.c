@@ -13,8 +13,7 @@
 #include "cli.h"
 #include "datapath.h"
 #include "json.h"
-
-static const char *const dir_name[TG_DIR_MAX] = { "ingress", "egress" };
+#include "store.h"
 
 static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
 		       const struct tg_tenant_stats *b, uint32_t top, double secs)
@@ -33,7 +32,7 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 			printf(", \"direction\": \"%s\", \"bytes\": %llu, \"packets\": %llu, "
 			       "\"bits_per_second\": %.0f, \"packets_per_second\": %.0f, "
 			       "\"configured\": %s}",
-			       dir_name[d], (unsigned long long)now->bytes,
+			       tg_dir_name(d), (unsigned long long)now->bytes,
 			       (unsigned long long)now->packets,
 			       secs > 0 ? (now->bytes - then->bytes) * 8 / secs : 0.0,
 			       secs > 0 ? (now->packets - then->packets) / secs : 0.0,

@@ -101,7 +101,9 @@ static int dir_empty(const char *path)
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+		/* maps.debug and progs.debug come with every bpffs (bpf_preload). */
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, "maps.debug") && strcmp(e->d_name, "progs.debug")) {
 			empty = 0;
 			break;
 		}

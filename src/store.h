@@ -59,6 +59,7 @@ int tg_store_query(struct tg_store *s, const struct tg_bill_query *q, struct tg_
 		   size_t *n);
 
 enum tg_format { TG_FMT_TABLE, TG_FMT_CSV, TG_FMT_JSON };
+const char *tg_dir_name(int dir); /* "ingress", "egress" */
 void tg_bill_print(FILE *out, const struct tg_bill_row *rows, size_t n, enum tg_format fmt);
 
 /* RFC 3339 (2026-11-21T02:00:00Z, offsets allowed), a date (2026-11-21, UTC midnight),

@@ -83,6 +83,7 @@ static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
 	segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	bytes = skb->len;
 	if (segs > 1) {
+		tg_stat_add(TG_STAT_GSO_PACKETS, 1);
 		if (err)
 			tg_stat_add(TG_STAT_GSO_INEXACT, 1);
 		else

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The meter's cost per packet under BPF_PROG_TEST_RUN, beside an empty tc program
+ * measured in the same run. Rounds alternate between the programs and the medians are
+ * compared, because this machine is noisy and only ratios within one run mean anything.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "empty_tc.skel.h"
+#include "tollgate.h"
+#include "tenant.skel.h"
+
+#define ROUNDS 9
+
+static int cmp_u32(const void *a, const void *b)
+{
+	return (int)(*(const uint32_t *)a > *(const uint32_t *)b) -
+	       (int)(*(const uint32_t *)a < *(const uint32_t *)b);
+}
+
+/* A 64-byte frame: Ethernet, IPv4, TCP SYN, padding. */
+static void syn_frame(uint8_t *f)
+{
+	memset(f, 0, 64);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 40;
+	f[22] = 64;
+	f[23] = 6;
+	inet_pton(AF_INET, "10.1.0.2", f + 26);
+	inet_pton(AF_INET, "192.0.2.2", f + 30);
+	f[36] = 0x1f; /* dport 8080 */
+	f[37] = 0x90;
+	f[46] = 0x50;
+	f[47] = 0x02; /* SYN */
+}
+
+static uint32_t run_ns(int prog_fd, uint8_t *frame, int repeat)
+{
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		perror("BPF_PROG_TEST_RUN");
+		exit(1);
+	}
+	return opts.duration;
+}
+
+int main(int argc, char **argv)
+{
+	int repeat = argc > 1 ? atoi(argv[1]) : 2000000;
+	uint32_t base[ROUNDS], tenant[ROUNDS], uplink[ROUNDS], key = 1, id = 1;
+	struct tg_iface ifc = { .tenant_id = 1, .role = TG_ROLE_TENANT, .name = "lo" };
+	struct tg_lpm4_key k4 = { .prefixlen = 24 };
+	struct empty_tc_bpf *empty;
+	struct tenant_bpf *meter;
+	struct bpf_map *map;
+	uint8_t frame[64];
+
+	empty = empty_tc_bpf__open_and_load();
+	meter = tenant_bpf__open();
+	if (!empty || !meter)
+		return 1;
+	bpf_object__for_each_map(map, meter->obj)
+		bpf_map__set_pin_path(map, NULL); /* never the agent's pins */
+	if (tenant_bpf__load(meter))
+		return 1;
+	inet_pton(AF_INET, "192.0.2.0", k4.addr);
+	bpf_map_update_elem(bpf_map__fd(meter->maps.tg_lpm4), &k4, &id, BPF_ANY);
+	syn_frame(frame);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		ifc.role = TG_ROLE_TENANT;
+		bpf_map_update_elem(bpf_map__fd(meter->maps.tg_ifaces), &key, &ifc, BPF_ANY);
+		base[r] = run_ns(bpf_program__fd(empty->progs.empty_tc), frame, repeat);
+		tenant[r] = run_ns(bpf_program__fd(meter->progs.tg_meter_ingress), frame, repeat);
+		ifc.role = TG_ROLE_UPLINK;
+		bpf_map_update_elem(bpf_map__fd(meter->maps.tg_ifaces), &key, &ifc, BPF_ANY);
+		uplink[r] = run_ns(bpf_program__fd(meter->progs.tg_meter_egress), frame, repeat);
+	}
+	qsort(base, ROUNDS, sizeof(base[0]), cmp_u32);
+	qsort(tenant, ROUNDS, sizeof(tenant[0]), cmp_u32);
+	qsort(uplink, ROUNDS, sizeof(uplink[0]), cmp_u32);
+	printf("%-44s %10s %8s\n", "BPF_PROG_TEST_RUN, 64-byte TCP SYN", "median ns", "ratio");
+	printf("%-44s %10u %8.2f\n", "empty tc program (baseline)", base[ROUNDS / 2], 1.0);
+	printf("%-44s %10u %8.2f\n", "meter, tenant interface", tenant[ROUNDS / 2],
+	       (double)tenant[ROUNDS / 2] / base[ROUNDS / 2]);
+	printf("%-44s %10u %8.2f\n", "meter, uplink (LPM lookup)", uplink[ROUNDS / 2],
+	       (double)uplink[ROUNDS / 2] / base[ROUNDS / 2]);
+	printf("(%d rounds of %d runs each, interleaved; medians)\n", ROUNDS, repeat);
+	tenant_bpf__destroy(meter);
+	empty_tc_bpf__destroy(empty);
+	return 0;
+}

@@ -1,0 +1,1885 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The configuration loader. libyaml's document API turns the text into a graph of
+ * nodes; a walk driven by the schema checks every key and value, and a last pass checks
+ * what spans tenants (names, overlapping CIDRs, shared interfaces). Every problem becomes
+ * a positioned diagnostic and the walk goes on, so one run shows them all.
+ *
+ * The walk never recurses generically: it descends only where the schema does (at most
+ * four levels), so an alias that makes a node contain itself cannot loop it, and a
+ * budget of node visits bounds what aliases can multiply.
+ *
+ * No side effects beyond reading the file in tg_config_load(): `tollgate check`, the
+ * agent and the fuzzer all drive the same code.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config.h"
+
+#define CONFIG_MAX_BYTES (4u << 20)
+#define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
+#define MAX_TENANTS (TG_MAX_TENANTS - 1) /* tenant id 0 means unattributed */
+#define MAX_PATTERNS TG_MAX_IFACES
+#define MAX_CGROUPS 4096
+#define MAX_CONNECTIONS 10000000u
+/* Aliases let a small file name one big node many times: cap the visits, not the nodes. */
+#define VISITS_PER_NODE 8
+#define VISITS_MIN 65536
+#define DAY_MSEC 86400000ull
+#define YAML_STD_TAG "tag:yaml.org,2002:"
+
+#define LINE(n) ((unsigned)(n)->start_mark.line + 1)
+#define COL(n) ((unsigned)(n)->start_mark.column + 1)
+
+/* Why a value was refused: each verdict has its own message. */
+enum verdict { V_OK, V_SYNTAX, V_NOUNIT, V_NONPOS, V_RANGE, V_PREFIX, V_HOSTBITS };
+
+/*
+ * Value parsers
+ */
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* ASCII only: units must not change meaning with the locale. */
+static bool ascii_caseeq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? *a + 32 : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? *b + 32 : *b;
+
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+/* Zeroes the bits past PREFIXLEN; returns true when some of them were set. */
+static bool clear_host_bits(uint8_t *addr, unsigned prefixlen, unsigned bytes)
+{
+	bool had = false;
+	unsigned i;
+
+	for (i = 0; i < bytes; i++) {
+		unsigned keep = prefixlen > 8 * i ? prefixlen - 8 * i : 0;
+		uint8_t mask = keep >= 8 ? 0xff : (uint8_t)(0xff00 >> keep);
+
+		if (addr[i] & (uint8_t)~mask)
+			had = true;
+		addr[i] &= mask;
+	}
+	return had;
+}
+
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+	unsigned full = len / 8, rest = len % 8;
+
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || !((a[full] ^ b[full]) & (uint8_t)(0xff00 >> rest));
+}
+
+/* On V_HOSTBITS, OUT holds the network the user probably meant. */
+static enum verdict cidr_parse(const char *s, struct tg_cidr *out, unsigned *maxlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned len = 0;
+	const char *p;
+
+	memset(out, 0, sizeof(*out));
+	*maxlen = 0;
+	if (!alen || alen >= sizeof(addr))
+		return V_SYNTAX;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		*maxlen = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		*maxlen = 128;
+	} else {
+		return V_SYNTAX;
+	}
+	if (!slash) {
+		len = *maxlen;
+	} else {
+		if (!slash[1])
+			return V_PREFIX;
+		for (p = slash + 1; *p; p++) {
+			if (!is_digit(*p))
+				return V_PREFIX;
+			len = len * 10 + (unsigned)(*p - '0');
+			if (len > *maxlen)
+				return V_PREFIX;
+		}
+	}
+	out->prefixlen = (uint8_t)len;
+	if (clear_host_bits(out->addr, len, out->family == AF_INET ? 4 : 16))
+		return V_HOSTBITS;
+	return V_OK;
+}
+
+int tg_parse_cidr(const char *s, struct tg_cidr *out)
+{
+	unsigned maxlen;
+
+	if (!s || !out)
+		return -EINVAL;
+	if (cidr_parse(s, out, &maxlen) != V_OK) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tg_format_cidr(const struct tg_cidr *c, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!c || !buf || (c->family != AF_INET && c->family != AF_INET6))
+		return -EINVAL;
+	if (!inet_ntop(c->family, c->addr, a, sizeof(a)))
+		return -EINVAL;
+	n = snprintf(buf, len, "%s/%u", a, c->prefixlen);
+	if (n < 0 || (size_t)n >= len)
+		return -EINVAL;
+	return 0;
+}
+
+bool tg_cidr_overlap(const struct tg_cidr *a, const struct tg_cidr *b)
+{
+	unsigned len, max;
+
+	if (!a || !b || a->family != b->family)
+		return false;
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return false;
+	max = a->family == AF_INET ? 32 : 128;
+	len = a->prefixlen < b->prefixlen ? a->prefixlen : b->prefixlen;
+	return prefix_equal(a->addr, b->addr, len < max ? len : max);
+}
+
+static const struct {
+	const char *name;
+	unsigned exp10;	 /* 10^exp10 */
+	unsigned factor; /* 8 for bytes per second */
+} rate_units[] = {
+	{ "bit", 0, 1 }, { "kbit", 3, 1 }, { "mbit", 6, 1 }, { "gbit", 9, 1 }, { "tbit", 12, 1 },
+	{ "bps", 0, 8 }, { "kbps", 3, 8 }, { "mbps", 6, 8 }, { "gbps", 9, 8 }, { "tbps", 12, 8 },
+};
+
+static uint64_t pow10u(unsigned e)
+{
+	uint64_t v = 1;
+
+	while (e--)
+		v *= 10;
+	return v;
+}
+
+/* Reads "DIGITS[.DIGITS]"; the fraction keeps at most 18 digits (beyond any rate's use). */
+static const char *read_decimal(const char *p, uint64_t *ip, uint64_t *frac, unsigned *fdigits,
+				bool *overflow)
+{
+	*ip = *frac = 0;
+	*fdigits = 0;
+	if (!is_digit(*p))
+		return NULL;
+	for (; is_digit(*p); p++)
+		if (__builtin_mul_overflow(*ip, 10, ip) ||
+		    __builtin_add_overflow(*ip, (uint64_t)(*p - '0'), ip))
+			*overflow = true;
+	if (*p != '.')
+		return p;
+	if (!is_digit(*++p))
+		return NULL;
+	for (; is_digit(*p); p++) {
+		if (*fdigits < 18) {
+			*frac = *frac * 10 + (uint64_t)(*p - '0');
+			(*fdigits)++;
+		}
+	}
+	return p;
+}
+
+/* Exact integer arithmetic: 1.5mbit is 1500000, never 1499999.99. Fractions of a bit
+ * are dropped. */
+static enum verdict rate_parse(const char *s, uint64_t *out)
+{
+	bool neg = *s == '-', overflow = false;
+	uint64_t ip, frac, whole, part;
+	unsigned fd, e, f;
+	const char *p;
+	size_t i;
+
+	p = read_decimal(s + neg, &ip, &frac, &fd, &overflow);
+	if (!p)
+		return V_SYNTAX;
+	if (!*p)
+		return V_NOUNIT;
+	for (i = 0; i < sizeof(rate_units) / sizeof(rate_units[0]); i++)
+		if (ascii_caseeq(p, rate_units[i].name))
+			break;
+	if (i == sizeof(rate_units) / sizeof(rate_units[0]))
+		return V_SYNTAX;
+	if (neg)
+		return V_NONPOS;
+	e = rate_units[i].exp10;
+	f = rate_units[i].factor;
+	if (overflow || __builtin_mul_overflow(ip, pow10u(e) * f, &whole))
+		return V_RANGE;
+	part = frac * f; /* < 8 * 10^18: fits */
+	if (e >= fd) {
+		if (__builtin_mul_overflow(part, pow10u(e - fd), &part))
+			return V_RANGE;
+	} else {
+		part /= pow10u(fd - e);
+	}
+	if (__builtin_add_overflow(whole, part, out))
+		return V_RANGE;
+	return *out ? V_OK : V_NONPOS;
+}
+
+int tg_parse_rate(const char *s, uint64_t *bits_per_sec)
+{
+	uint64_t v;
+
+	if (!s || !bits_per_sec || rate_parse(s, &v) != V_OK)
+		return -EINVAL;
+	*bits_per_sec = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint64_t msec;
+} duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+};
+
+static enum verdict duration_parse(const char *s, uint64_t *msec)
+{
+	bool overflow = false;
+	uint64_t n = 0;
+	const char *p;
+	size_t i;
+
+	if (!is_digit(*s))
+		return V_SYNTAX;
+	for (p = s; is_digit(*p); p++)
+		if (__builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, (uint64_t)(*p - '0'), &n))
+			overflow = true;
+	if (!*p)
+		return V_NOUNIT;
+	for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (!strcmp(p, duration_units[i].name))
+			break;
+	if (i == sizeof(duration_units) / sizeof(duration_units[0]))
+		return V_SYNTAX;
+	if (overflow || __builtin_mul_overflow(n, duration_units[i].msec, msec))
+		return V_RANGE;
+	return V_OK;
+}
+
+int tg_parse_duration(const char *s, uint64_t *msec)
+{
+	uint64_t v;
+
+	if (!s || !msec || duration_parse(s, &v) != V_OK)
+		return -EINVAL;
+	*msec = v;
+	return 0;
+}
+
+bool tg_tenant_name_valid(const char *s)
+{
+	size_t i;
+
+	if (!s || !((*s >= 'a' && *s <= 'z') || is_digit(*s)))
+		return false;
+	for (i = 1; s[i]; i++) {
+		char ch = s[i];
+
+		if (i >= TG_NAME_MAX - 1)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool node_name_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		char ch = s[i];
+
+		if (i >= 63)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+/* What the kernel accepts as a link name (dev_valid_name), plus fnmatch(3) magic. */
+static bool iface_pattern_ok(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (!len || len >= TG_IFNAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] == '/' || s[i] == ' ' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Absolute, canonical (no empty, "." or ".." component, no trailing '/'), printable. */
+static bool path_ok(const char *s, bool allow_root)
+{
+	size_t len = strlen(s);
+	const char *seg, *p;
+
+	if (s[0] != '/' || len >= PATH_MAX)
+		return false;
+	if (len == 1)
+		return allow_root;
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	for (seg = s + 1;; seg = p + 1) {
+		size_t n;
+
+		p = strchrnul(seg, '/');
+		n = (size_t)(p - seg);
+		if (!n || (n == 1 && seg[0] == '.') || (n == 2 && !strncmp(seg, "..", 2)))
+			return false;
+		if (!*p)
+			return true;
+	}
+}
+
+/*
+ * Diagnostics
+ */
+
+/* A selector as written, kept until the checks across tenants have run. */
+struct sel_ref {
+	const char *text; /* points into the YAML document */
+	size_t tenant;	  /* index in cfg.tenants */
+	size_t seq;	  /* configuration order */
+	unsigned line, col;
+	bool reported; /* one cross-tenant error per selector is enough */
+	struct tg_cidr cidr;
+};
+
+struct sel_set {
+	struct sel_ref *v;
+	size_t n, cap, max;
+	bool full;
+	const char *what; /* for "too many ..." */
+};
+
+struct tenant_meta {
+	char label[64]; /* "tenant 'acme'", or "tenants[3]" while it has no valid name */
+	bool named;
+	unsigned name_line, name_col;
+};
+
+struct pctx {
+	yaml_document_t *doc;
+	struct tg_diags *d;
+	size_t d_start; /* diags that were there before this parse */
+	size_t errors;	/* errors raised by this parse, shown or not */
+	size_t dropped, dropped_errors;
+	unsigned drop_line, drop_col;
+	size_t visits, visit_max;
+	bool stop; /* visit budget exhausted: unwind */
+	bool oom;
+	struct tg_config cfg;
+	struct tenant_meta *meta;
+	struct sel_set cidr4, cidr6, ifaces, cgroups, uplinks;
+};
+
+/* A printable, bounded copy of a user's value for a message. */
+struct shown {
+	char s[80];
+};
+
+static struct shown show(const char *s)
+{
+	struct shown r;
+	size_t i = 0, max = 60;
+
+	for (; i < max && s[i]; i++)
+		r.s[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (s[i]) {
+		/* s[i] is the first byte left out: never cut a UTF-8 sequence in half */
+		while (i && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
+		memcpy(r.s + i, "...", 4);
+	} else {
+		r.s[i] = '\0';
+	}
+	return r;
+}
+
+/* Appends one diagnostic; false when out of memory. */
+static bool diag_store(struct pctx *c, unsigned line, unsigned col, bool warning, const char *msg)
+{
+	struct tg_diags *d = c->d;
+	struct tg_diag *g;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 16;
+		struct tg_diag *v = reallocarray(d->v, cap, sizeof(*v));
+
+		if (!v) {
+			c->oom = true;
+			return false;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	g = &d->v[d->n++];
+	memset(g, 0, sizeof(*g));
+	g->line = line;
+	g->col = col;
+	g->warning = warning;
+	snprintf(g->msg, sizeof(g->msg), "%s", msg);
+	d->errors += !warning;
+	return true;
+}
+
+static __attribute__((format(printf, 5, 0))) void vdiag(struct pctx *c, unsigned line, unsigned col,
+							bool warning, const char *fmt, va_list ap)
+{
+	char msg[sizeof(c->d->v->msg)];
+
+	if (!warning)
+		c->errors++;
+	/* a 4 MiB file of mistakes must not turn into a million lines */
+	if (c->d->n - c->d_start >= DIAGS_MAX) {
+		if (!c->dropped++) {
+			c->drop_line = line;
+			c->drop_col = col;
+		}
+		c->dropped_errors += !warning;
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_store(c, line, col, warning, msg);
+}
+
+static __attribute__((format(printf, 4, 5))) void diag_lc(struct pctx *c, unsigned line,
+							  unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, line, col, false, fmt, ap);
+	va_end(ap);
+}
+
+static __attribute__((format(printf, 3, 4))) void node_err(struct pctx *c, const yaml_node_t *n,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, LINE(n), COL(n), false, fmt, ap);
+	va_end(ap);
+}
+
+static __attribute__((format(printf, 3, 4))) void node_warn(struct pctx *c, const yaml_node_t *n,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, LINE(n), COL(n), true, fmt, ap);
+	va_end(ap);
+}
+
+struct diag_order {
+	unsigned line, col;
+	size_t i;
+};
+
+static int diag_order_cmp(const void *pa, const void *pb)
+{
+	const struct diag_order *a = pa, *b = pb;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* File order, stable: qsort over (line, col, arrival). */
+static void diags_sort(struct pctx *c)
+{
+	struct tg_diags *d = c->d;
+	size_t n = d->n - c->d_start, i;
+	struct diag_order *o;
+	struct tg_diag *tmp;
+
+	if (n < 2)
+		return;
+	o = calloc(n, sizeof(*o));
+	tmp = calloc(n, sizeof(*tmp));
+	if (!o || !tmp) {
+		free(o);
+		free(tmp);
+		return; /* unsorted is still correct, only less pleasant */
+	}
+	for (i = 0; i < n; i++)
+		o[i] = (struct diag_order){ d->v[c->d_start + i].line, d->v[c->d_start + i].col,
+					    i };
+	qsort(o, n, sizeof(*o), diag_order_cmp);
+	for (i = 0; i < n; i++)
+		tmp[i] = d->v[c->d_start + o[i].i];
+	memcpy(d->v + c->d_start, tmp, n * sizeof(*tmp));
+	free(o);
+	free(tmp);
+}
+
+void tg_diags_free(struct tg_diags *d)
+{
+	if (!d)
+		return;
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+void tg_diags_print(const struct tg_diags *d, const char *file, FILE *out)
+{
+	size_t i;
+
+	if (!d || !out)
+		return;
+	for (i = 0; i < d->n; i++)
+		fprintf(out, "%s:%u:%u: %s%s\n", file ? file : "<config>", d->v[i].line,
+			d->v[i].col, d->v[i].warning ? "warning: " : "", d->v[i].msg);
+}
+
+/*
+ * Node access: every node the walk reads goes through visit() and expect().
+ */
+
+static bool visit(struct pctx *c, const yaml_node_t *n)
+{
+	if (c->stop)
+		return false;
+	if (++c->visits > c->visit_max) {
+		node_err(c, n,
+			 "the configuration is too large once aliases are expanded: "
+			 "more than %zu nodes to check",
+			 c->visit_max);
+		c->stop = true;
+		return false;
+	}
+	return true;
+}
+
+static bool tag_ok(const yaml_node_t *n)
+{
+	return !n->tag || !strncmp((const char *)n->tag, YAML_STD_TAG, strlen(YAML_STD_TAG));
+}
+
+static const char *kind_name(yaml_node_type_t t)
+{
+	switch (t) {
+	case YAML_MAPPING_NODE:
+		return "mapping";
+	case YAML_SEQUENCE_NODE:
+		return "sequence";
+	default:
+		return "scalar";
+	}
+}
+
+static yaml_node_t *node_at(struct pctx *c, int id)
+{
+	return yaml_document_get_node(c->doc, id);
+}
+
+static bool expect(struct pctx *c, yaml_node_t *n, yaml_node_type_t type, const char *where)
+{
+	if (!n || !visit(c, n))
+		return false;
+	if (!tag_ok(n)) {
+		node_err(c, n, "%s: unsupported tag '%s'", where, show((const char *)n->tag).s);
+		return false;
+	}
+	if (n->type != type) {
+		node_err(c, n, "%s: expected a %s", where, kind_name(type));
+		return false;
+	}
+	return true;
+}
+
+/* The text of scalar N, or NULL (reported) when N is no scalar or hides a NUL byte. */
+static const char *scalar(struct pctx *c, yaml_node_t *n, const char *where)
+{
+	const char *s;
+
+	if (!expect(c, n, YAML_SCALAR_NODE, where))
+		return NULL;
+	s = (const char *)n->data.scalar.value;
+	if (strlen(s) != n->data.scalar.length) {
+		node_err(c, n, "%s: unexpected NUL character in '%s'", where, show(s).s);
+		return NULL;
+	}
+	return s;
+}
+
+static size_t seq_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+struct keyspec {
+	const char *const *keys;	/* accepted; NULL-terminated */
+	const char *const *unsupported; /* known, refused by this version */
+	const char *expected;		/* the accepted keys, for messages */
+};
+
+static int key_index(const char *const *list, const char *key, size_t len)
+{
+	int i;
+
+	for (i = 0; list && list[i]; i++)
+		if (strlen(list[i]) == len && !strcmp(list[i], key))
+			return i;
+	return -1;
+}
+
+static const char *prep(const char *where)
+{
+	return strcmp(where, "top level") ? "in" : "at";
+}
+
+/* Checks that N is a mapping and files its pairs under SPEC's keys (SLOT[i] for keys[i]);
+ * reports unknown, unsupported and duplicate keys. False when N is not a mapping. */
+static bool map_collect(struct pctx *c, yaml_node_t *n, const char *where,
+			const struct keyspec *spec, yaml_node_pair_t **slot)
+{
+	yaml_node_pair_t *p;
+
+	if (!expect(c, n, YAML_MAPPING_NODE, where))
+		return false;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node_at(c, p->key);
+		const char *key;
+		size_t len;
+		int i;
+
+		if (!k || !visit(c, k))
+			break;
+		if (!tag_ok(k) || k->type != YAML_SCALAR_NODE) {
+			node_err(c, k, "%s: expected a scalar key", where);
+			continue;
+		}
+		key = (const char *)k->data.scalar.value;
+		len = k->data.scalar.length;
+		i = key_index(spec->keys, key, len);
+		if (i >= 0 && slot[i]) {
+			const yaml_node_t *first = node_at(c, slot[i]->key);
+
+			node_err(c, k, "duplicate key '%s' %s %s (first at %u:%u)", key,
+				 prep(where), where, LINE(first), COL(first));
+		} else if (i >= 0) {
+			slot[i] = p;
+		} else if (key_index(spec->unsupported, key, len) >= 0) {
+			node_err(c, k, "'%s' is not supported by this version", key);
+		} else {
+			node_err(c, k, "unknown key '%s' %s %s (expected %s)", show(key).s,
+				 prep(where), where, spec->expected);
+		}
+	}
+	return !c->stop;
+}
+
+static yaml_node_t *key_of(struct pctx *c, const yaml_node_pair_t *p)
+{
+	return node_at(c, p->key);
+}
+
+static yaml_node_t *value_of(struct pctx *c, const yaml_node_pair_t *p)
+{
+	return node_at(c, p->value);
+}
+
+typedef void (*item_fn)(struct pctx *c, yaml_node_t *item, const char *text, size_t tenant);
+
+/* Walks a sequence of scalars, handing each valid one to FN. Returns the number of
+ * items, or -1 (reported) when N is not a sequence. */
+static long scalar_list(struct pctx *c, yaml_node_t *n, const char *where, item_fn fn,
+			size_t tenant)
+{
+	yaml_node_item_t *it;
+	char w[96];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, where))
+		return -1;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->stop; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		const char *s;
+
+		snprintf(w, sizeof(w), "%s[%zu]", where,
+			 (size_t)(it - n->data.sequence.items.start));
+		s = scalar(c, item, w);
+		if (s)
+			fn(c, item, s, tenant);
+	}
+	return (long)seq_len(n);
+}
+
+/*
+ * Building the configuration
+ */
+
+static bool need_grow(size_t n)
+{
+	return n == 0 || (n >= 4 && !(n & (n - 1)));
+}
+
+/* Arrays in struct tg_config carry no capacity: they grow at 0, 4, 8, 16... items. */
+static void push_str(struct pctx *c, char ***arr, size_t *n, const char *s)
+{
+	char *dup;
+
+	if (need_grow(*n)) {
+		char **v = reallocarray(*arr, *n ? 2 * *n : 4, sizeof(*v));
+
+		if (!v) {
+			c->oom = true;
+			return;
+		}
+		*arr = v;
+	}
+	dup = strdup(s);
+	if (!dup) {
+		c->oom = true;
+		return;
+	}
+	(*arr)[(*n)++] = dup;
+}
+
+static bool sel_add(struct pctx *c, struct sel_set *set, const yaml_node_t *n, const char *text,
+		    size_t tenant, const struct tg_cidr *cidr)
+{
+	struct sel_ref *r;
+
+	if (set->n >= set->max) {
+		if (!set->full)
+			node_err(c, n, "too many %s: at most %zu", set->what, set->max);
+		set->full = true;
+		return false;
+	}
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? 2 * set->cap : 16;
+		struct sel_ref *v = reallocarray(set->v, cap, sizeof(*v));
+
+		if (!v) {
+			c->oom = true;
+			return false;
+		}
+		set->v = v;
+		set->cap = cap;
+	}
+	r = &set->v[set->n];
+	memset(r, 0, sizeof(*r));
+	r->text = text;
+	r->tenant = tenant;
+	r->seq = set->n++;
+	r->line = LINE(n);
+	r->col = COL(n);
+	if (cidr)
+		r->cidr = *cidr;
+	return true;
+}
+
+static void add_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+	struct tg_cidr cidr;
+	char fixed[64];
+	unsigned maxlen;
+
+	switch (cidr_parse(s, &cidr, &maxlen)) {
+	case V_OK:
+		break;
+	case V_PREFIX:
+		node_err(c, n, "invalid prefix length in '%s': expected 0 to %u", show(s).s,
+			 maxlen);
+		return;
+	case V_HOSTBITS:
+		tg_format_cidr(&cidr, fixed, sizeof(fixed));
+		node_err(c, n, "host bits set in %s; did you mean %s?", show(s).s, fixed);
+		return;
+	default:
+		node_err(c, n,
+			 "invalid CIDR '%s': expected an IPv4 or IPv6 address, optionally "
+			 "with /LENGTH",
+			 show(s).s);
+		return;
+	}
+	if (!sel_add(c, cidr.family == AF_INET ? &c->cidr4 : &c->cidr6, n, s, tenant, &cidr))
+		return;
+	if (need_grow(t->n_cidrs)) {
+		struct tg_cidr *v =
+			reallocarray(t->cidrs, t->n_cidrs ? 2 * t->n_cidrs : 4, sizeof(*v));
+
+		if (!v) {
+			c->oom = true;
+			return;
+		}
+		t->cidrs = v;
+	}
+	t->cidrs[t->n_cidrs++] = cidr;
+}
+
+static bool check_iface(struct pctx *c, yaml_node_t *n, const char *s)
+{
+	if (iface_pattern_ok(s))
+		return true;
+	node_err(c, n,
+		 "invalid interface '%s': expected a name or glob of 1 to 15 characters "
+		 "without '/' or whitespace, not '.' or '..'",
+		 show(s).s);
+	return false;
+}
+
+static void add_iface(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+
+	if (check_iface(c, n, s) && sel_add(c, &c->ifaces, n, s, tenant, NULL))
+		push_str(c, &t->interfaces, &t->n_interfaces, s);
+}
+
+static void add_cgroup(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+
+	if (!path_ok(s, true)) {
+		node_err(c, n,
+			 "invalid cgroup path '%s': expected an absolute path such as "
+			 "/tenants/acme, without '.', '..' or empty components",
+			 show(s).s);
+		return;
+	}
+	if (sel_add(c, &c->cgroups, n, s, tenant, NULL))
+		push_str(c, &t->cgroups, &t->n_cgroups, s);
+}
+
+static void add_uplink(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	if (check_iface(c, n, s) && sel_add(c, &c->uplinks, n, s, tenant, NULL))
+		push_str(c, &c->cfg.uplinks, &c->cfg.n_uplinks, s);
+}
+
+static void parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
+{
+	const char *s = scalar(c, n, where);
+
+	if (!s)
+		return;
+	switch (rate_parse(s, out)) {
+	case V_OK:
+		return;
+	case V_NOUNIT:
+		node_err(c, n,
+			 "rate '%s' has no unit: expected e.g. 100mbit (bits per second) or "
+			 "100mbps (bytes per second)",
+			 show(s).s);
+		return;
+	case V_NONPOS:
+		node_err(c, n, "rate '%s' must be greater than zero", show(s).s);
+		return;
+	case V_RANGE:
+		node_err(c, n, "rate '%s' is too large: expected at most 18446744073709551615bit",
+			 show(s).s);
+		return;
+	default:
+		node_err(c, n,
+			 "invalid rate '%s': expected a number and a unit (bit, kbit, mbit, "
+			 "gbit, tbit, bps, kbps, mbps, gbps or tbps), e.g. 100mbit",
+			 show(s).s);
+		return;
+	}
+}
+
+static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
+{
+	const char *s = scalar(c, n, where), *p;
+	uint32_t v = 0;
+
+	if (!s)
+		return;
+	/* decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal) */
+	for (p = s; is_digit(*p) && v <= MAX_CONNECTIONS; p++)
+		v = v * 10 + (uint32_t)(*p - '0');
+	if (*p || p == s || (s[0] == '0' && s[1]) || !v || v > MAX_CONNECTIONS) {
+		node_err(c, n,
+			 "invalid max_connections '%s': expected a decimal integer from 1 to %u",
+			 show(s).s, MAX_CONNECTIONS);
+		return;
+	}
+	*out = v;
+}
+
+static const char *const limit_keys[] = { "egress_rate", "ingress_rate", "max_connections", NULL };
+static const struct keyspec limit_spec = { limit_keys, NULL,
+					   "egress_rate, ingress_rate or max_connections" };
+
+static void parse_limits(struct pctx *c, size_t tenant, const yaml_node_pair_t *pair,
+			 const char *twhere)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+	yaml_node_pair_t *slot[3] = { NULL };
+	char where[64], w[96];
+
+	snprintf(where, sizeof(where), "%s.limits", twhere);
+	if (!map_collect(c, value_of(c, pair), where, &limit_spec, slot))
+		return;
+	t->has_limits = true;
+	node_warn(c, key_of(c, pair), "limits are validated but not enforced by this version");
+	if (slot[0]) {
+		snprintf(w, sizeof(w), "%s.egress_rate", where);
+		parse_rate(c, value_of(c, slot[0]), w, &t->limits.egress_rate);
+	}
+	if (slot[1]) {
+		snprintf(w, sizeof(w), "%s.ingress_rate", where);
+		parse_rate(c, value_of(c, slot[1]), w, &t->limits.ingress_rate);
+	}
+	if (slot[2]) {
+		snprintf(w, sizeof(w), "%s.max_connections", where);
+		parse_max_conn(c, value_of(c, slot[2]), w, &t->limits.max_connections);
+	}
+}
+
+static void parse_tenant_name(struct pctx *c, size_t tenant, yaml_node_t *n, const char *twhere)
+{
+	struct tenant_meta *m = &c->meta[tenant];
+	char where[64];
+	const char *s;
+
+	snprintf(where, sizeof(where), "%s.name", twhere);
+	s = scalar(c, n, where);
+	if (!s)
+		return;
+	if (!tg_tenant_name_valid(s)) {
+		node_err(c, n,
+			 "invalid tenant name '%s': expected 1 to %d characters of a-z, 0-9, "
+			 "'.', '_' and '-', starting with a letter or digit",
+			 show(s).s, TG_NAME_MAX - 1);
+		return;
+	}
+	snprintf(c->cfg.tenants[tenant].name, TG_NAME_MAX, "%s", s);
+	snprintf(m->label, sizeof(m->label), "tenant '%s'", s);
+	m->named = true;
+	m->name_line = LINE(n);
+	m->name_col = COL(n);
+}
+
+enum { TK_NAME, TK_CIDRS, TK_IFACES, TK_CGROUPS, TK_LIMITS, TK_MAX };
+static const char *const tenant_keys[] = {
+	"name", "cidrs", "interfaces", "cgroups", "limits", NULL
+};
+static const char *const tenant_unsupported[] = { "deny", "quota", NULL };
+static const struct keyspec tenant_spec = { tenant_keys, tenant_unsupported,
+					    "name, cidrs, interfaces, cgroups or limits" };
+
+/* A sequence with items selects something; a broken one was reported already and must
+ * not draw a second error about selecting nothing. */
+static bool selector_list(struct pctx *c, const yaml_node_pair_t *pair, const char *twhere,
+			  const char *key, item_fn fn, size_t tenant)
+{
+	char where[64];
+
+	snprintf(where, sizeof(where), "%s.%s", twhere, key);
+	return scalar_list(c, value_of(c, pair), where, fn, tenant) != 0;
+}
+
+static void parse_tenant(struct pctx *c, yaml_node_t *n, size_t i)
+{
+	yaml_node_pair_t *slot[TK_MAX] = { NULL };
+	struct tenant_meta *m = &c->meta[i];
+	bool selects = false;
+	char where[32];
+
+	snprintf(where, sizeof(where), "tenants[%zu]", i);
+	snprintf(m->label, sizeof(m->label), "%s", where);
+	if (!map_collect(c, n, where, &tenant_spec, slot))
+		return;
+	if (slot[TK_NAME])
+		parse_tenant_name(c, i, value_of(c, slot[TK_NAME]), where);
+	else
+		node_err(c, n, "missing key 'name' in %s", where);
+	if (slot[TK_CIDRS])
+		selects |= selector_list(c, slot[TK_CIDRS], where, "cidrs", add_cidr, i);
+	if (slot[TK_IFACES])
+		selects |= selector_list(c, slot[TK_IFACES], where, "interfaces", add_iface, i);
+	if (slot[TK_CGROUPS]) {
+		node_warn(c, key_of(c, slot[TK_CGROUPS]),
+			  "cgroup selectors are validated but not metered by this version");
+		selects |= selector_list(c, slot[TK_CGROUPS], where, "cgroups", add_cgroup, i);
+	}
+	if (slot[TK_LIMITS])
+		parse_limits(c, i, slot[TK_LIMITS], where);
+	if (!selects && !c->stop)
+		node_err(c, n, "%s selects no traffic: give cidrs, interfaces or cgroups",
+			 m->label);
+}
+
+static void parse_tenants(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	size_t count, cap, i;
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "tenants"))
+		return;
+	count = seq_len(n);
+	if (!count) {
+		node_err(c, n, "tenants: expected at least one tenant");
+		return;
+	}
+	cap = count < MAX_TENANTS ? count : MAX_TENANTS;
+	c->cfg.tenants = calloc(cap, sizeof(*c->cfg.tenants));
+	c->meta = calloc(cap, sizeof(*c->meta));
+	if (!c->cfg.tenants || !c->meta) {
+		c->oom = true;
+		return;
+	}
+	for (it = n->data.sequence.items.start, i = 0; it < n->data.sequence.items.top && !c->stop;
+	     it++, i++) {
+		yaml_node_t *t = node_at(c, *it);
+
+		if (i == cap) {
+			if (t)
+				node_err(c, t, "too many tenants: at most %zu", cap);
+			break;
+		}
+		c->cfg.n_tenants = i + 1;
+		parse_tenant(c, t, i);
+	}
+}
+
+static const char *const node_keys[] = { "name", NULL };
+static const struct keyspec node_spec = { node_keys, NULL, "name" };
+
+static void parse_node(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[1] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+
+	if (!map_collect(c, n, "node", &node_spec, slot) || !slot[0])
+		return;
+	v = value_of(c, slot[0]);
+	s = scalar(c, v, "node.name");
+	if (!s)
+		return;
+	if (!node_name_valid(s)) {
+		node_err(c, v,
+			 "invalid node name '%s': expected 1 to 63 characters of A-Z, a-z, "
+			 "0-9, '.', '_' and '-'",
+			 show(s).s);
+		return;
+	}
+	snprintf(c->cfg.node, sizeof(c->cfg.node), "%s", s);
+}
+
+static void parse_interval(struct pctx *c, yaml_node_t *n)
+{
+	const char *s = scalar(c, n, "billing.interval");
+	uint64_t ms;
+
+	if (!s)
+		return;
+	switch (duration_parse(s, &ms)) {
+	case V_OK:
+		break;
+	case V_NOUNIT:
+		node_err(c, n, "duration '%s' has no unit: expected ms, s, m, h or d, e.g. 60s",
+			 show(s).s);
+		return;
+	case V_RANGE:
+		node_err(c, n, "duration '%s' is too large: expected at most 24h", show(s).s);
+		return;
+	default:
+		node_err(c, n,
+			 "invalid duration '%s': expected an integer and a unit (ms, s, m, h "
+			 "or d), e.g. 60s",
+			 show(s).s);
+		return;
+	}
+	if (ms % 1000 || ms < 1000 || ms > DAY_MSEC) {
+		node_err(c, n, "billing.interval '%s' must be whole seconds from 1s to 24h",
+			 show(s).s);
+		return;
+	}
+	if (DAY_MSEC % ms) {
+		node_err(c, n,
+			 "billing.interval must divide 24h evenly, '%s' does not (e.g. 60s, "
+			 "5m, 15m, 1h)",
+			 show(s).s);
+		return;
+	}
+	c->cfg.interval = (uint32_t)(ms / 1000);
+}
+
+/* Length of an URI scheme ("sqlite:" -> 6), 0 when S does not start with one. */
+static size_t scheme_len(const char *s)
+{
+	size_t i = 0;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while (s[i] && s[i] != ':' && s[i] != '/')
+		i++;
+	return s[i] == ':' ? i : 0;
+}
+
+static void parse_store(struct pctx *c, yaml_node_t *n)
+{
+	const char *s = scalar(c, n, "billing.store"), *path;
+	size_t sl;
+
+	if (!s)
+		return;
+	if (!strncmp(s, "postgresql:", 11) || !strncmp(s, "postgres:", 9)) {
+		node_err(c, n, "PostgreSQL stores are not supported by this version");
+		return;
+	}
+	sl = scheme_len(s);
+	if (sl && (sl != 6 || strncmp(s, "sqlite", 6))) {
+		node_err(c, n,
+			 "unsupported store '%s': expected sqlite:/absolute/path or "
+			 "/absolute/path",
+			 show(s).s);
+		return;
+	}
+	path = sl ? s + sl + 1 : s;
+	if (!path_ok(path, false)) {
+		node_err(c, n,
+			 "invalid store '%s': expected sqlite:/absolute/path or /absolute/path",
+			 show(s).s);
+		return;
+	}
+	free(c->cfg.store_path);
+	c->cfg.store_path = strdup(path);
+	if (!c->cfg.store_path)
+		c->oom = true;
+}
+
+static const char *const billing_keys[] = { "interval", "store", NULL };
+static const struct keyspec billing_spec = { billing_keys, NULL, "interval or store" };
+
+static void parse_billing(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+
+	if (!map_collect(c, n, "billing", &billing_spec, slot))
+		return;
+	if (slot[0])
+		parse_interval(c, value_of(c, slot[0]));
+	if (slot[1])
+		parse_store(c, value_of(c, slot[1]));
+}
+
+static const char *const uplink_keys[] = { "interfaces", NULL };
+/* The XDP guard's settings: known, so they are refused as unsupported, not unknown. */
+static const char *const uplink_unsupported[] = { "blocklist", "allowlist",  "syn_flood",
+						  "ddos",      "rate_limit", "bans",
+						  "honeypot",  "signatures", NULL };
+static const struct keyspec uplink_spec = { uplink_keys, uplink_unsupported, "interfaces" };
+
+static void parse_uplink(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[1] = { NULL };
+
+	if (map_collect(c, n, "uplink", &uplink_spec, slot) && slot[0])
+		scalar_list(c, value_of(c, slot[0]), "uplink.interfaces", add_uplink, SIZE_MAX);
+}
+
+static void set_path(struct pctx *c, char **dst, const char *s)
+{
+	free(*dst);
+	*dst = strdup(s);
+	if (!*dst)
+		c->oom = true;
+}
+
+static const char *const agent_keys[] = { "pin_path", "run_dir", NULL };
+static const struct keyspec agent_spec = { agent_keys, NULL, "pin_path or run_dir" };
+
+static void parse_agent(struct pctx *c, yaml_node_t *n)
+{
+	static const char bpffs[] = "/sys/fs/bpf/";
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+
+	if (!map_collect(c, n, "agent", &agent_spec, slot))
+		return;
+	if (slot[0]) {
+		v = value_of(c, slot[0]);
+		s = scalar(c, v, "agent.pin_path");
+		if (s && path_ok(s, false) && !strncmp(s, bpffs, strlen(bpffs)))
+			set_path(c, &c->cfg.pin_path, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid agent.pin_path '%s': expected a directory under "
+				 "/sys/fs/bpf/, e.g. %s",
+				 show(s).s, TG_DEFAULT_PIN_PATH);
+	}
+	if (slot[1]) {
+		v = value_of(c, slot[1]);
+		s = scalar(c, v, "agent.run_dir");
+		if (s && path_ok(s, false))
+			set_path(c, &c->cfg.run_dir, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid agent.run_dir '%s': expected an absolute path, e.g. %s",
+				 show(s).s, TG_DEFAULT_RUN_DIR);
+	}
+}
+
+enum { TOP_NODE, TOP_TENANTS, TOP_BILLING, TOP_UPLINK, TOP_AGENT, TOP_MAX };
+static const char *const top_keys[] = { "node", "tenants", "billing", "uplink", "agent", NULL };
+static const char *const top_unsupported[] = { "classes", "outputs", "runtime", NULL };
+static const struct keyspec top_spec = { top_keys, top_unsupported,
+					 "node, tenants, billing, uplink or agent" };
+
+static void parse_root(struct pctx *c, yaml_node_t *root)
+{
+	yaml_node_pair_t *slot[TOP_MAX] = { NULL };
+
+	if (!map_collect(c, root, "top level", &top_spec, slot))
+		return;
+	if (slot[TOP_NODE])
+		parse_node(c, value_of(c, slot[TOP_NODE]));
+	if (slot[TOP_TENANTS])
+		parse_tenants(c, value_of(c, slot[TOP_TENANTS]));
+	else
+		node_err(c, root,
+			 "missing key 'tenants' at top level: expected at least one tenant");
+	if (slot[TOP_BILLING])
+		parse_billing(c, value_of(c, slot[TOP_BILLING]));
+	if (slot[TOP_UPLINK])
+		parse_uplink(c, value_of(c, slot[TOP_UPLINK]));
+	if (slot[TOP_AGENT])
+		parse_agent(c, value_of(c, slot[TOP_AGENT]));
+}
+
+/*
+ * Checks across tenants. Each sorts, so a big file costs n log n, not n^2.
+ */
+
+struct name_ref {
+	const char *name;
+	size_t i;
+};
+
+static int name_ref_cmp(const void *pa, const void *pb)
+{
+	const struct name_ref *a = pa, *b = pb;
+	int r = strcmp(a->name, b->name);
+
+	return r ? r : (a->i < b->i ? -1 : a->i > b->i);
+}
+
+static void check_tenant_names(struct pctx *c)
+{
+	size_t i, n = 0;
+	struct name_ref *v = calloc(c->cfg.n_tenants + 1, sizeof(*v));
+
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	for (i = 0; i < c->cfg.n_tenants; i++)
+		if (c->meta[i].named)
+			v[n++] = (struct name_ref){ c->cfg.tenants[i].name, i };
+	qsort(v, n, sizeof(*v), name_ref_cmp);
+	for (i = 1; i < n; i++) {
+		const struct tenant_meta *first, *dup = &c->meta[v[i].i];
+		size_t j = i;
+
+		while (j && !strcmp(v[j - 1].name, v[i].name))
+			j--;
+		if (j == i)
+			continue;
+		first = &c->meta[v[j].i];
+		diag_lc(c, dup->name_line, dup->name_col,
+			"duplicate tenant name '%s' (first defined at %u:%u)", v[i].name,
+			first->name_line, first->name_col);
+	}
+	free(v);
+}
+
+/* qsort() must not see the NULL of an empty set (UBSan enforces its nonnull). */
+static void sort_refs(struct sel_set *set, int (*cmp)(const void *, const void *))
+{
+	if (set->n > 1)
+		qsort(set->v, set->n, sizeof(*set->v), cmp);
+}
+
+static int cidr_ref_cmp(const void *pa, const void *pb)
+{
+	const struct sel_ref *a = pa, *b = pb;
+	int r = memcmp(a->cidr.addr, b->cidr.addr, sizeof(a->cidr.addr));
+
+	if (r)
+		return r;
+	if (a->cidr.prefixlen != b->cidr.prefixlen)
+		return a->cidr.prefixlen < b->cidr.prefixlen ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool cidr_contains(const struct tg_cidr *outer, const struct tg_cidr *inner)
+{
+	return outer->prefixlen <= inner->prefixlen &&
+	       prefix_equal(outer->addr, inner->addr, outer->prefixlen);
+}
+
+static bool cidr_same(const struct tg_cidr *a, const struct tg_cidr *b)
+{
+	return a->prefixlen == b->prefixlen && !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* The later one in configuration order carries the error and names the earlier one. */
+static void report_overlap(struct pctx *c, struct sel_ref *a, struct sel_ref *b)
+{
+	struct sel_ref *later = a->seq > b->seq ? a : b, *earlier = later == a ? b : a;
+
+	if (later->reported)
+		return;
+	later->reported = true;
+	diag_lc(c, later->line, later->col, "CIDR '%s' overlaps '%s' of %s (at %u:%u)",
+		show(later->text).s, show(earlier->text).s, c->meta[earlier->tenant].label,
+		earlier->line, earlier->col);
+}
+
+/* Equal prefixes, sorted by configuration order: runs of one tenant are duplicates, the
+ * others overlap the first. Returns the first member of another tenant than the first. */
+static struct sel_ref *check_cidr_group(struct pctx *c, struct sel_ref *g, size_t n)
+{
+	struct sel_ref *run = g, *other = NULL;
+	size_t k;
+
+	for (k = 1; k < n; k++) {
+		if (g[k].tenant == run->tenant) {
+			g[k].reported = true;
+			diag_lc(c, g[k].line, g[k].col,
+				"duplicate CIDR '%s' in %s (first at %u:%u)", show(g[k].text).s,
+				c->meta[g[k].tenant].label, run->line, run->col);
+			continue;
+		}
+		run = &g[k];
+		if (!other)
+			other = run;
+		report_overlap(c, g, run);
+	}
+	return other;
+}
+
+/*
+ * Sorted by address then prefix length, a prefix comes right before the prefixes it
+ * contains. A sweep keeps the chain of prefixes that contain the current one (at most
+ * one per length, so at most 129) and checks it against each group of equal prefixes.
+ */
+static void check_cidrs(struct pctx *c, struct sel_set *set)
+{
+	struct {
+		struct sel_ref *rep, *other;
+	} open[129];
+	size_t depth = 0, i, j, s;
+
+	sort_refs(set, cidr_ref_cmp);
+	for (i = 0; i < set->n; i = j) {
+		struct sel_ref *g = &set->v[i], *other;
+
+		for (j = i + 1; j < set->n && cidr_same(&set->v[j].cidr, &g->cidr); j++)
+			;
+		other = check_cidr_group(c, g, j - i);
+		while (depth && !cidr_contains(&open[depth - 1].rep->cidr, &g->cidr))
+			depth--;
+		for (s = depth; s-- > 0;) {
+			struct sel_ref *e = open[s].rep;
+
+			if (e->tenant == g->tenant)
+				e = open[s].other;
+			if (e)
+				report_overlap(c, e, g);
+		}
+		if (depth < sizeof(open) / sizeof(open[0])) {
+			open[depth].rep = g;
+			open[depth++].other = other;
+		}
+	}
+}
+
+static int text_ref_cmp(const void *pa, const void *pb)
+{
+	const struct sel_ref *a = pa, *b = pb;
+	int r = strcmp(a->text, b->text);
+
+	return r ? r : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+/* Interface patterns and cgroups: the same text in one tenant twice, or in two. */
+static void check_texts(struct pctx *c, struct sel_set *set, const char *what)
+{
+	size_t i, j, k;
+
+	sort_refs(set, text_ref_cmp);
+	for (i = 0; i < set->n; i = j) {
+		struct sel_ref *g = &set->v[i], *run = g;
+
+		for (j = i + 1; j < set->n && !strcmp(set->v[j].text, g->text); j++)
+			;
+		for (k = i + 1; k < j; k++) {
+			struct sel_ref *r = &set->v[k];
+
+			if (r->tenant == run->tenant) {
+				diag_lc(c, r->line, r->col,
+					"duplicate %s '%s' in %s (first at %u:%u)", what,
+					show(r->text).s, c->meta[r->tenant].label, run->line,
+					run->col);
+				continue;
+			}
+			run = r;
+			diag_lc(c, r->line, r->col, "%s '%s' is already selected by %s (at %u:%u)",
+				what, show(r->text).s, c->meta[g->tenant].label, g->line, g->col);
+		}
+	}
+}
+
+/* The first of SET's refs (sorted by text) whose text is S, or NULL. */
+static const struct sel_ref *find_text(const struct sel_set *set, const char *s)
+{
+	size_t lo = 0, hi = set->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(set->v[mid].text, s) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < set->n && !strcmp(set->v[lo].text, s) ? &set->v[lo] : NULL;
+}
+
+/* Runs after check_texts(&c->ifaces), which leaves the tenants' patterns sorted. */
+static void check_uplinks(struct pctx *c)
+{
+	struct sel_set *u = &c->uplinks;
+	size_t i;
+
+	sort_refs(u, text_ref_cmp);
+	for (i = 0; i < u->n; i++) {
+		const struct sel_ref *r = &u->v[i], *hit = find_text(u, r->text);
+
+		if (hit != r) {
+			diag_lc(c, r->line, r->col,
+				"duplicate uplink interface '%s' (first at %u:%u)", show(r->text).s,
+				hit->line, hit->col);
+			continue;
+		}
+		hit = find_text(&c->ifaces, r->text);
+		if (hit)
+			diag_lc(c, r->line, r->col,
+				"uplink interface '%s' is also selected by %s (at %u:%u)",
+				show(r->text).s, c->meta[hit->tenant].label, hit->line, hit->col);
+	}
+}
+
+static void check_across(struct pctx *c)
+{
+	check_tenant_names(c);
+	check_cidrs(c, &c->cidr4);
+	check_cidrs(c, &c->cidr6);
+	check_texts(c, &c->ifaces, "interface");
+	check_texts(c, &c->cgroups, "cgroup");
+	check_uplinks(c);
+}
+
+/*
+ * Entry points
+ */
+
+/* libyaml reports reader errors (bad UTF-8, control characters) as a byte offset. */
+static void offset_pos(const char *buf, size_t len, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = *col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			++*line;
+			*col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+			++*col;
+		}
+	}
+}
+
+/* The byte at 0-based LINE and COLUMN (characters), or 0 past the end. */
+static char byte_at(const char *buf, size_t len, size_t line, size_t column)
+{
+	size_t i = 0;
+
+	for (; line && i < len; i++)
+		if (buf[i] == '\n')
+			line--;
+	for (; i < len; i++) {
+		if (((unsigned char)buf[i] & 0xc0) == 0x80)
+			continue;
+		if (!column--)
+			return buf[i];
+	}
+	return 0;
+}
+
+static int yaml_failed(struct pctx *c, const yaml_parser_t *p, const char *buf, size_t len)
+{
+	const char *problem = p->problem ? p->problem : "unknown error";
+	const yaml_mark_t *m = &p->problem_mark, *cm = &p->context_mark;
+	unsigned line, col;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
+	if (p->error == YAML_READER_ERROR) {
+		offset_pos(buf, len, p->problem_offset, &line, &col);
+		if (p->problem_value >= 0)
+			diag_lc(c, line, col, "invalid YAML: %s (0x%02X)", problem,
+				(unsigned)p->problem_value);
+		else
+			diag_lc(c, line, col, "invalid YAML: %s", problem);
+		return 0;
+	}
+	line = (unsigned)m->line + 1;
+	col = (unsigned)m->column + 1;
+	if (byte_at(buf, len, m->line, m->column) == '\t')
+		/* the most common way to break YAML deserves a plain answer */
+		diag_lc(c, line, col, "invalid YAML: %s (YAML indents with spaces, not tabs)",
+			problem);
+	else if (p->context && !strcmp(problem, "second occurrence"))
+		diag_lc(c, line, col, "invalid YAML: anchor defined twice (first at %u:%u)",
+			(unsigned)cm->line + 1, (unsigned)cm->column + 1);
+	else if (p->context && (cm->line != m->line || cm->column != m->column))
+		diag_lc(c, line, col, "invalid YAML: %s (%s at %u:%u)", problem, p->context,
+			(unsigned)cm->line + 1, (unsigned)cm->column + 1);
+	else if (p->context)
+		diag_lc(c, line, col, "invalid YAML: %s (%s)", problem, p->context);
+	else
+		diag_lc(c, line, col, "invalid YAML: %s", problem);
+	return 0;
+}
+
+static bool is_null_scalar(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+		!strcmp(s, "NULL"));
+}
+
+/* One document, and only one. Returns 0 or -ENOMEM; problems become diagnostics. */
+static int load_document(struct pctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root, *second;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, c->doc)) {
+		r = yaml_failed(c, &parser, buf, len);
+		yaml_parser_delete(&parser);
+		return r;
+	}
+	root = yaml_document_get_root_node(c->doc);
+	if (!root || is_null_scalar(root)) {
+		diag_lc(c, root ? LINE(root) : 1, root ? COL(root) : 1,
+			"empty configuration: expected a mapping with at least a 'tenants' key");
+	} else if (root->type != YAML_MAPPING_NODE && tag_ok(root)) {
+		node_err(c, root, "top level: expected a mapping");
+	} else {
+		c->visit_max = VISITS_MIN +
+			       VISITS_PER_NODE * (size_t)(c->doc->nodes.top - c->doc->nodes.start);
+		parse_root(c, root);
+	}
+	if (root) {
+		/* what follows the first document: nothing, or an error */
+		if (!yaml_parser_load(&parser, &extra)) {
+			r = yaml_failed(c, &parser, buf, len);
+		} else {
+			second = yaml_document_get_root_node(&extra);
+			if (second)
+				diag_lc(c, (unsigned)extra.start_mark.line + 1,
+					(unsigned)extra.start_mark.column + 1,
+					"more than one YAML document: expected exactly one");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+static int fill_defaults(struct tg_config *cfg)
+{
+	if (!cfg->interval)
+		cfg->interval = TG_DEFAULT_INTERVAL;
+	if (!cfg->store_path)
+		cfg->store_path = strdup(TG_DEFAULT_STORE);
+	if (!cfg->pin_path)
+		cfg->pin_path = strdup(TG_DEFAULT_PIN_PATH);
+	if (!cfg->run_dir)
+		cfg->run_dir = strdup(TG_DEFAULT_RUN_DIR);
+	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir)
+		return -ENOMEM;
+	return 0;
+}
+
+static void pctx_init(struct pctx *c, struct tg_diags *diags, yaml_document_t *doc)
+{
+	memset(c, 0, sizeof(*c));
+	c->doc = doc;
+	c->d = diags;
+	c->d_start = diags->n;
+	c->cidr4 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "IPv4 CIDRs" };
+	c->cidr6 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "IPv6 CIDRs" };
+	c->ifaces = (struct sel_set){ .max = MAX_PATTERNS, .what = "interface patterns" };
+	c->cgroups = (struct sel_set){ .max = MAX_CGROUPS, .what = "cgroups" };
+	c->uplinks = (struct sel_set){ .max = MAX_PATTERNS, .what = "uplink interface patterns" };
+}
+
+static void pctx_release(struct pctx *c)
+{
+	free(c->meta);
+	free(c->cidr4.v);
+	free(c->cidr6.v);
+	free(c->ifaces.v);
+	free(c->cgroups.v);
+	free(c->uplinks.v);
+}
+
+/* One line for what the cap held back; a warning when only warnings were held back. */
+static void summarize_dropped(struct pctx *c)
+{
+	char msg[64];
+
+	if (!c->dropped)
+		return;
+	snprintf(msg, sizeof(msg), "too many diagnostics: %zu more not shown", c->dropped);
+	diag_store(c, c->drop_line, c->drop_col, !c->dropped_errors, msg);
+}
+
+int tg_config_parse(const char *name, const char *buf, size_t len, struct tg_config *cfg,
+		    struct tg_diags *diags)
+{
+	yaml_document_t doc;
+	struct pctx c;
+	int r;
+
+	if (!cfg || !diags)
+		return -EINVAL;
+	memset(cfg, 0, sizeof(*cfg));
+	if (!buf)
+		buf = "";
+	if (len > CONFIG_MAX_BYTES)
+		return -EFBIG;
+	memset(&doc, 0, sizeof(doc));
+	pctx_init(&c, diags, &doc);
+	r = load_document(&c, buf, len);
+	if (!r && !c.stop)
+		check_across(&c);
+	yaml_document_delete(&doc);
+	pctx_release(&c);
+	summarize_dropped(&c);
+	diags_sort(&c);
+	if (!r && c.oom)
+		r = -ENOMEM;
+	if (!r && c.errors)
+		r = -EINVAL;
+	if (!r) {
+		r = fill_defaults(&c.cfg);
+		c.cfg.path = strdup(name ? name : "<config>");
+		if (!c.cfg.path)
+			r = -ENOMEM;
+	}
+	if (r) {
+		tg_config_free(&c.cfg);
+		return r;
+	}
+	*cfg = c.cfg;
+	return 0;
+}
+
+/* Reads at most CONFIG_MAX_BYTES + 1 bytes, so pipes and /proc files work too. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > (off_t)CONFIG_MAX_BYTES) {
+		close(fd);
+		return -EFBIG;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if (n == cap) {
+			char *b;
+
+			if (cap > CONFIG_MAX_BYTES) {
+				r = -EFBIG;
+				break;
+			}
+			cap = cap ? 2 * cap : 65536;
+			if (cap > CONFIG_MAX_BYTES + 1)
+				cap = CONFIG_MAX_BYTES + 1;
+			b = realloc(buf, cap);
+			if (!b) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = b;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			break;
+		}
+		if (!got)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	if (!r && n > CONFIG_MAX_BYTES)
+		r = -EFBIG;
+	if (r) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int tg_config_load(const char *path, struct tg_config *cfg, struct tg_diags *diags)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!path || !cfg || !diags)
+		return -EINVAL;
+	memset(cfg, 0, sizeof(*cfg));
+	r = read_all(path, &buf, &len);
+	if (r)
+		return r;
+	r = tg_config_parse(path, buf, len, cfg, diags);
+	free(buf);
+	return r;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void tg_config_free(struct tg_config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; cfg->tenants && i < cfg->n_tenants; i++) {
+		struct tg_tenant_conf *t = &cfg->tenants[i];
+
+		free(t->cidrs);
+		free_strings(t->interfaces, t->n_interfaces);
+		free_strings(t->cgroups, t->n_cgroups);
+	}
+	free(cfg->tenants);
+	free_strings(cfg->uplinks, cfg->n_uplinks);
+	free(cfg->path);
+	free(cfg->store_path);
+	free(cfg->pin_path);
+	free(cfg->run_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool any_match(char *const *patterns, size_t n, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!fnmatch(patterns[i], ifname, 0))
+			return true;
+	return false;
+}
+
+const struct tg_tenant_conf *tg_config_tenant_for_iface(const struct tg_config *cfg,
+							const char *ifname)
+{
+	size_t i;
+
+	if (!cfg || !ifname)
+		return NULL;
+	for (i = 0; i < cfg->n_tenants; i++)
+		if (any_match(cfg->tenants[i].interfaces, cfg->tenants[i].n_interfaces, ifname))
+			return &cfg->tenants[i];
+	return NULL;
+}
+
+bool tg_config_is_uplink(const struct tg_config *cfg, const char *ifname)
+{
+	return cfg && ifname && any_match(cfg->uplinks, cfg->n_uplinks, ifname);
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Runs every suite and sums their TAP lines into the closing "N passed, N failed" line.
+# A suite that exits non-zero without a failing check counts as one failure, and so does
+# a suite that ran no check at all: nothing passes by saying nothing.
+set -u
+cd "$(dirname "$0")/.."
+B=${OUT:-build}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests: must run as root (BPF, tc, network namespaces); nothing was run" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+suite() {
+	local name=$1 rc p f
+	shift
+	echo "== $name"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - suite $name exited $rc without a failing check"
+		f=1
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - suite $name ran no check"
+		f=1
+	fi
+	echo "== $name: $p passed, $f failed"
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+for t in "$B"/tests/test_config "$B"/tests/test_store; do
+	suite "unit/$(basename "$t")" "$t"
+done
+suite "bpf/test_meter" "$B"/tests/test_meter
+for t in tests/e2e/*.sh; do
+	suite "e2e/$(basename "$t" .sh)" "$t"
+done
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

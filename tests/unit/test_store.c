@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The billing store: deltas from cumulative counters, idempotent replays, counter wrap,
+ * epochs, all-or-nothing harvests, a SIGKILL at a random instant, output formats and
+ * time parsing. Cursors are inspected with plain SQLite, as a user would.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "tap.h"
+#include "store.h"
+
+#define T0 INT64_C(1795226400) /* 2026-11-21T02:00:00Z */
+#define IN TG_DIR_INGRESS
+#define OUT TG_DIR_EGRESS
+
+static char tmpdir[] = "/tmp/tg_store.XXXXXX";
+static char dbpath[PATH_MAX];
+
+static struct tg_sample sample(uint32_t id, const char *name, int dir, uint64_t bytes,
+			       uint64_t packets)
+{
+	struct tg_sample s = { .tenant_id = id, .dir = dir, .bytes = bytes, .packets = packets };
+
+	snprintf(s.tenant, sizeof(s.tenant), "%s", name);
+	return s;
+}
+
+static struct tg_harvest harvest(uint64_t e0, int64_t start, const struct tg_sample *smp, size_t n)
+{
+	struct tg_harvest h = {
+		.node = "edge-1",
+		.epoch = { e0, e0 + 1 },
+		.interval_start = start,
+		.interval = 60,
+		.samples = smp,
+		.n_samples = n,
+	};
+
+	return h;
+}
+
+struct sums {
+	uint64_t bytes, packets;
+	size_t rows;
+};
+
+/* Everything billed to a tenant (NULL: anyone) in a direction (-1: both). */
+static struct sums billed(struct tg_store *s, const char *tenant, int dir)
+{
+	struct tg_bill_query q = { .tenant = tenant, .from = INT64_MIN, .to = INT64_MAX };
+	struct sums r = { 0 };
+	struct tg_bill_row *rows = NULL;
+	size_t n = 0, i;
+
+	if (tg_store_query(s, &q, &rows, &n))
+		tap_diag("query failed");
+	for (i = 0; i < n; i++) {
+		if (dir >= 0 && rows[i].dir != dir)
+			continue;
+		r.bytes += rows[i].bytes;
+		r.packets += rows[i].packets;
+		r.rows++;
+	}
+	free(rows);
+	return r;
+}
+
+/* One integer through a separate SQLite connection; dflt when there is no row. */
+static int64_t sql_int(const char *path, const char *sql, int64_t dflt)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int64_t v = dflt;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static int sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int64_t cursor_bytes(const char *path, uint64_t e0, uint32_t id, const char *dir)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT bytes FROM cursor WHERE node = 'edge-1' AND epoch = '%016" PRIx64
+		 "%016" PRIx64 "' AND tenant_id = %" PRIu32 " AND direction = '%s'",
+		 e0, e0 + 1, id, dir);
+	return sql_int(path, sql, -1);
+}
+
+static void test_open(struct tg_store **s)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char sql[64];
+
+	snprintf(dir, sizeof(dir), "%s/var/lib/tollgate", tmpdir);
+	snprintf(dbpath, sizeof(dbpath), "%s/var/lib/tollgate/tollgate.db", tmpdir);
+	tap_check(tg_store_open(dbpath, 0, s) == 0, "open creates the store and its directories");
+	tap_check(!stat(dir, &st) && (st.st_mode & 0777) == 0750, "new directory is 0750");
+	tap_check(sql_int(dbpath, "PRAGMA user_version", -1) == 1, "schema version is 1");
+	snprintf(sql, sizeof(sql), "SELECT journal_mode = 'wal' FROM pragma_journal_mode");
+	tap_check(sql_int(dbpath, sql, 0) == 1, "the file is in WAL mode");
+}
+
+static bool row_is(const struct tg_bill_row *r, const char *tenant, int dir, int64_t start,
+		   uint64_t bytes, uint64_t packets)
+{
+	return !strcmp(r->node, "edge-1") && !strcmp(r->tenant, tenant) && r->dir == dir &&
+	       r->start == start && r->end == start + 60 && r->bytes == bytes &&
+	       r->packets == packets;
+}
+
+static void check_two_intervals(struct tg_store *s)
+{
+	struct tg_bill_query q = { .from = INT64_MIN, .to = INT64_MAX };
+	struct tg_bill_row *rows = NULL;
+	size_t n = 0;
+	int rc = tg_store_query(s, &q, &rows, &n);
+
+	tap_check(rc == 0 && n == 5, "5 usage rows (rc=%d n=%zu)", rc, n);
+	if (n == 5) {
+		tap_check(row_is(&rows[0], "acme", IN, T0, 1000, 10) &&
+				  row_is(&rows[1], "acme", OUT, T0, 2000, 20) &&
+				  row_is(&rows[2], "globex", IN, T0, 500, 5),
+			  "first interval holds the first deltas, ingress before egress");
+		tap_check(row_is(&rows[3], "acme", IN, T0 + 60, 500, 5) &&
+				  row_is(&rows[4], "globex", OUT, T0 + 60, 300, 3),
+			  "second interval holds only the non-zero deltas");
+	}
+	free(rows);
+}
+
+static void check_filters(struct tg_store *s)
+{
+	struct tg_bill_query q = { .tenant = "acme", .from = INT64_MIN, .to = INT64_MAX };
+	struct tg_bill_row *rows = NULL;
+	size_t n = 0, i, acme = 0;
+
+	tap_check(tg_store_query(s, &q, &rows, &n) == 0 && n == 3, "tenant filter: 3 rows");
+	for (i = 0; i < n; i++)
+		acme += !strcmp(rows[i].tenant, "acme");
+	tap_check(acme == n, "tenant filter returns only that tenant");
+	free(rows);
+
+	q = (struct tg_bill_query){ .from = T0 + 60, .to = INT64_MAX };
+	tap_check(!tg_store_query(s, &q, &rows, &n) && n == 2 && rows[0].start == T0 + 60,
+		  "from is inclusive");
+	free(rows);
+	q = (struct tg_bill_query){ .from = INT64_MIN, .to = T0 + 60 };
+	tap_check(!tg_store_query(s, &q, &rows, &n) && n == 3 && rows[2].start == T0,
+		  "to is exclusive");
+	free(rows);
+	q = (struct tg_bill_query){ .from = T0, .to = T0 };
+	tap_check(!tg_store_query(s, &q, &rows, &n) && n == 0, "empty range: no rows");
+	free(rows);
+	q = (struct tg_bill_query){ .tenant = "nobody", .from = INT64_MIN, .to = INT64_MAX };
+	tap_check(!tg_store_query(s, &q, &rows, &n) && n == 0, "unknown tenant: no rows");
+	free(rows);
+	tap_check(!tg_store_query(s, NULL, &rows, &n) && n == 5, "NULL query: everything");
+	free(rows);
+}
+
+static void test_harvest(struct tg_store *s)
+{
+	const struct tg_sample h1s[] = {
+		sample(1, "acme", IN, 1000, 10),
+		sample(1, "acme", OUT, 2000, 20),
+		sample(2, "globex", IN, 500, 5),
+	};
+	const struct tg_sample h2s[] = {
+		sample(1, "acme", IN, 1500, 15),
+		sample(1, "acme", OUT, 2000, 20),
+		sample(2, "globex", IN, 500, 5),
+		sample(2, "globex", OUT, 300, 3),
+	};
+	struct tg_harvest h1 = harvest(1, T0, h1s, 3), h2 = harvest(1, T0 + 60, h2s, 4);
+	uint64_t b = 99;
+	struct sums all;
+
+	tap_check(tg_store_harvest(s, &h1, &b) == 0 && b == 3500, "first harvest bills 3500");
+	all = billed(s, NULL, -1);
+	tap_check(all.bytes == 3500 && all.packets == 35 && all.rows == 3,
+		  "query returns exactly the deltas");
+	tap_check(tg_store_harvest(s, &h1, &b) == 0 && b == 0, "replayed harvest bills 0");
+	all = billed(s, NULL, -1);
+	tap_check(all.bytes == 3500 && all.packets == 35 && all.rows == 3,
+		  "replay changed no usage row");
+	tap_check(tg_store_harvest(s, &h2, &b) == 0 && b == 800, "second harvest bills 800");
+	tap_check(tg_store_harvest(s, &h2, &b) == 0 && b == 0, "second replay bills 0");
+	tap_check(cursor_bytes(dbpath, 1, 1, "ingress") == 1500, "cursor holds the cumulative");
+	check_two_intervals(s);
+	check_filters(s);
+}
+
+static void test_epoch(struct tg_store *s)
+{
+	const struct tg_sample smp = sample(1, "acme", IN, 100, 1);
+	struct tg_harvest h = harvest(3, T0 + 120, &smp, 1);
+	uint64_t b = 0;
+
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 100, "a new epoch starts from zero");
+	tap_check(cursor_bytes(dbpath, 1, 1, "ingress") == 1500 &&
+			  cursor_bytes(dbpath, 3, 1, "ingress") == 100,
+		  "each epoch keeps its own cursor");
+}
+
+static void test_wrap(struct tg_store *s)
+{
+	struct tg_sample smp = sample(9, "wrap", IN, 50, 0);
+	struct tg_harvest h = harvest(5, T0, &smp, 1);
+	uint64_t b = 0;
+	struct sums w;
+
+	/* cursor at UINT64_MAX - 100 bytes and UINT64_MAX packets, as int64 bit patterns */
+	tap_check(sql_exec(dbpath,
+			   "INSERT INTO cursor VALUES ('edge-1', "
+			   "'00000000000000050000000000000006', 9, 'ingress', -101, -1, 0)") ==
+			  SQLITE_OK,
+		  "seed a cursor just below 2^64");
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 151, "wrap past 2^64 bills exactly 151");
+	w = billed(s, "wrap", IN);
+	tap_check(w.bytes == 151 && w.packets == 1, "wrapped usage: 151 bytes, 1 packet");
+	tap_check(cursor_bytes(dbpath, 5, 9, "ingress") == 50, "cursor moved to 50");
+
+	smp.bytes = 40;
+	tap_check(tg_store_harvest(s, &h, &b) == -ERANGE, "counter going backwards is refused");
+	tap_check(billed(s, "wrap", IN).bytes == 151 && cursor_bytes(dbpath, 5, 9, "ingress") == 50,
+		  "refused harvest changed nothing");
+}
+
+/* Cumulative values above 2^63 round-trip through the int64 cursor column. */
+static void test_high_cursor(struct tg_store *s)
+{
+	struct tg_sample smp = sample(10, "big", OUT, INT64_MAX, 1);
+	struct tg_harvest h = harvest(7, T0, &smp, 1);
+	uint64_t b = 0;
+
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == INT64_MAX, "INT64_MAX delta accepted");
+	smp.bytes = (uint64_t)INT64_MAX + 6;
+	h.interval_start = T0 + 60;
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 6, "crossing 2^63 bills 6");
+	tap_check(cursor_bytes(dbpath, 7, 10, "egress") == INT64_MIN + 5,
+		  "cursor above 2^63 stored as its int64 bit pattern");
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 0, "replay above 2^63 bills 0");
+}
+
+static void test_rollback(struct tg_store *s)
+{
+	const struct tg_sample smp[] = {
+		sample(1, "acme", IN, 1500 + 777, 16),
+		sample(2, "globex", OUT, 310, 4),
+		sample(2, "globex", 7, 1, 1),
+	};
+	struct tg_harvest h = harvest(1, T0 + 180, smp, 3);
+	struct sums before = billed(s, NULL, -1), after;
+	uint64_t b = 1;
+
+	tap_check(tg_store_harvest(s, &h, &b) == -EINVAL && b == 0,
+		  "a sample with direction 7 fails the harvest");
+	after = billed(s, NULL, -1);
+	tap_check(after.bytes == before.bytes && after.rows == before.rows,
+		  "no usage from the failed harvest");
+	tap_check(cursor_bytes(dbpath, 1, 1, "ingress") == 1500 &&
+			  cursor_bytes(dbpath, 1, 2, "egress") == 300,
+		  "no cursor moved in the failed harvest");
+	h.n_samples = 2;
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 787, "the good samples then bill 787");
+}
+
+static void test_bad_args(struct tg_store *s)
+{
+	const struct tg_sample bad_name = sample(1, "", IN, 1, 1);
+	struct tg_harvest h = harvest(1, T0, NULL, 0);
+
+	h.interval = 0;
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "interval 0 refused");
+	h = harvest(1, T0, NULL, 0);
+	h.node = "a-node-name-that-is-far-too-long-to-fit-the-sixty-four-byte-field-of-rows";
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "over-long node refused");
+	h = harvest(1, INT64_MAX - 10, NULL, 0);
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "interval end overflow refused");
+	h = harvest(1, T0, &bad_name, 1);
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "empty tenant name refused");
+	tap_check(tg_store_harvest(s, NULL, NULL) == -EINVAL, "NULL harvest refused");
+	h = harvest(1, T0, NULL, 0);
+	tap_check(tg_store_harvest(s, &h, NULL) == 0, "empty harvest is fine");
+}
+
+static void test_open_errors(void)
+{
+	char path[PATH_MAX + 32];
+	struct tg_store *s = (struct tg_store *)1;
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/missing/none.db", tmpdir);
+	tap_check(tg_store_open(path, 1, &s) == -ENOENT && !s, "read-only open of a missing file");
+	tap_check(stat(path, &st) && errno == ENOENT, "... does not create it");
+
+	snprintf(path, sizeof(path), "%s/future.db", tmpdir);
+	sql_exec(path, "PRAGMA user_version = 2");
+	tap_check(tg_store_open(path, 0, &s) == -EPROTO, "newer schema refused (read-write)");
+	tap_check(tg_store_open(path, 1, &s) == -EPROTO, "newer schema refused (read-only)");
+
+	snprintf(path, sizeof(path), "%s/garbage.db", tmpdir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("this is not an SQLite database, just some text long enough to be read\n", f);
+		fclose(f);
+	}
+	tap_check(tg_store_open(path, 0, &s) < 0, "a file that is not SQLite is refused");
+
+	snprintf(path, sizeof(path), "%s/garbage.db/sub/x.db", tmpdir);
+	tap_check(tg_store_open(path, 0, &s) == -ENOTDIR, "parent that is a file: -ENOTDIR");
+}
+
+static void test_readonly(void)
+{
+	const struct tg_sample smp = sample(1, "acme", IN, 99999, 999);
+	struct tg_harvest h = harvest(1, T0, &smp, 1);
+	struct tg_store *ro = NULL;
+
+	tap_check(tg_store_open(dbpath, 1, &ro) == 0, "read-only open of an existing store");
+	if (!ro)
+		return;
+	tap_check(billed(ro, "acme", -1).rows == 5, "read-only query sees the rows");
+	tap_check(tg_store_harvest(ro, &h, NULL) == -EROFS, "read-only harvest: -EROFS");
+	tg_store_close(ro);
+}
+
+static void test_reopen(struct tg_store **s)
+{
+	const struct tg_sample smp = sample(1, "acme", IN, 2277, 16);
+	struct tg_harvest h = harvest(1, T0 + 180, &smp, 1);
+	struct sums before = billed(*s, NULL, -1), after;
+	uint64_t b = 1;
+
+	tg_store_close(*s);
+	*s = NULL;
+	tap_check(tg_store_open(dbpath, 0, s) == 0, "reopen");
+	if (!*s)
+		return;
+	after = billed(*s, NULL, -1);
+	tap_check(after.bytes == before.bytes && after.rows == before.rows, "reopen keeps usage");
+	tap_check(tg_store_harvest(*s, &h, &b) == 0 && b == 0, "reopen keeps cursors");
+}
+
+/* Prints into a memory buffer and compares with the expected text. */
+static void check_print(const struct tg_bill_row *rows, size_t n, enum tg_format fmt,
+			const char *want, const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f) {
+		tap_check(0, "%s: open_memstream", name);
+		return;
+	}
+	tg_bill_print(f, rows, n, fmt);
+	fclose(f);
+	if (!tap_check(!strcmp(buf, want), "%s", name))
+		tap_diag("got:\n%s", buf);
+	free(buf);
+}
+
+static const struct tg_bill_row out_rows[] = {
+	{ "edge-1", "acme", IN, T0, T0 + 60, 1000, 10 },
+	{ "edge-1", "acme", OUT, T0, T0 + 60, 2000, 20 },
+	{ "edge-1", "glo,bex", IN, T0 + 60, T0 + 120, 5, 1 },
+	{ "edge-1", "acme", IN, T0 + 60, T0 + 120, 123456789012, 7 },
+};
+
+static void test_csv_json(void)
+{
+	const struct tg_bill_row quote = { "edge-1", "a\"b\\c\n", OUT, T0, T0 + 60, 1, 2 };
+
+	check_print(out_rows, 3, TG_FMT_CSV,
+		    "node,tenant,direction,start,end,bytes,packets\n"
+		    "edge-1,acme,ingress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,1000,10\n"
+		    "edge-1,acme,egress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,2000,20\n"
+		    "edge-1,\"glo,bex\",ingress,2026-11-21T02:01:00Z,2026-11-21T02:02:00Z,5,1\n",
+		    "CSV rows, a comma in a name is quoted");
+	check_print(NULL, 0, TG_FMT_CSV, "node,tenant,direction,start,end,bytes,packets\n",
+		    "CSV with no rows: header only");
+	check_print(out_rows, 2, TG_FMT_JSON,
+		    "[\n"
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"ingress\","
+		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
+		    "\"bytes\":1000,\"packets\":10},\n"
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"egress\","
+		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
+		    "\"bytes\":2000,\"packets\":20}\n"
+		    "]\n",
+		    "JSON rows");
+	check_print(
+		&quote, 1, TG_FMT_JSON,
+		"[\n{\"node\":\"edge-1\",\"tenant\":\"a\\\"b\\\\c\\n\",\"direction\":\"egress\","
+		"\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
+		"\"bytes\":1,\"packets\":2}\n]\n",
+		"JSON escapes quote, backslash and newline");
+	check_print(NULL, 0, TG_FMT_JSON, "[]\n", "JSON with no rows: []");
+}
+
+static void test_table(void)
+{
+	const struct tg_bill_row two_nodes[] = {
+		{ "edge-1", "acme", IN, T0, T0 + 60, 1, 1 },
+		{ "edge-2", "acme", OUT, T0, T0 + 60, 2, 1 },
+	};
+
+	check_print(out_rows, 4, TG_FMT_TABLE,
+		    "START                 END                   TENANT       IN BYTES  IN PKTS  "
+		    "OUT BYTES  OUT PKTS\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme             1000       10  "
+		    "     2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
+		    "        0         0\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  acme     123456789012        7  "
+		    "        0         0\n"
+		    "\n"
+		    "TOTAL\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  acme     123456790012       17  "
+		    "     2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
+		    "        0         0\n",
+		    "table merges directions and totals per tenant");
+	check_print(
+		two_nodes, 2, TG_FMT_TABLE,
+		"NODE    START                 END                   TENANT  IN BYTES  IN PKTS  "
+		"OUT BYTES  OUT PKTS\n"
+		"edge-1  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
+		"        0         0\n"
+		"edge-2  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           0        0  "
+		"        2         1\n"
+		"\n"
+		"TOTAL\n"
+		"        2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
+		"        2         1\n",
+		"table shows a node column when rows span nodes");
+	check_print(NULL, 0, TG_FMT_TABLE, "no billing rows in the selected range\n",
+		    "empty table says so");
+}
+
+static const struct {
+	const char *in;
+	int64_t want;
+} good_times[] = {
+	{ "2026-11-21T02:00:00Z", T0 },
+	{ "2026-11-21t02:00:00z", T0 },
+	{ "2026-11-21T02:00:00.123456789Z", T0 },
+	{ "2026-11-21T03:00:00+01:00", T0 },
+	{ "2026-11-20T21:30:00-04:30", T0 },
+	{ "2026-11-21T02:00:00+00:00", T0 },
+	{ "2026-11-21", T0 - 7200 },
+	{ "@1700000000", 1700000000 },
+	{ "@0", 0 },
+	{ "2024-02-29", 1709164800 },
+	{ "2000-02-29", 951782400 },
+	{ "1970-01-01T00:00:00Z", 0 },
+	{ "2026-12-31T23:59:59Z", 1798761599 },
+};
+
+static const char *const bad_times[] = {
+	"",
+	"2026-13-01",
+	"2026-00-10",
+	"2026-11-00",
+	"2026-02-30",
+	"2026-04-31",
+	"2025-02-29",
+	"1900-02-29",
+	"2026-11-21T24:00:00Z",
+	"2026-11-21T02:60:00Z",
+	"2026-11-21T02:00:60Z",
+	"2026-11-21T02:00:00",
+	"2026-11-21T02:00Z",
+	"2026-11-21 02:00:00Z",
+	"2026-11-21T02:00:00+0100",
+	"2026-11-21T02:00:00+24:00",
+	"2026-11-21T02:00:00+01",
+	"2026-11-21T02:00:00.Z",
+	"2026-11-21T02:00:00Zjunk",
+	"2026-11-21T",
+	"2026-11-21X",
+	"2026-1-21",
+	"26-11-21",
+	" 2026-11-21",
+	"@",
+	"@12a",
+	"@+5",
+	"@99999999999999999999",
+	"yesterday",
+};
+
+static void test_time(void)
+{
+	const int64_t trips[] = { 0, T0, 1709164800, 4102444799, -86400 };
+	char buf[64];
+	int64_t t;
+	size_t i;
+
+	for (i = 0; i < sizeof(good_times) / sizeof(good_times[0]); i++) {
+		int rc;
+
+		t = 0;
+		rc = tg_parse_time(good_times[i].in, &t);
+		if (!tap_check(rc == 0 && t == good_times[i].want, "parse %s -> %" PRId64,
+			       good_times[i].in, good_times[i].want))
+			tap_diag("rc %d, got %" PRId64, rc, t);
+	}
+	for (i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++)
+		tap_check(tg_parse_time(bad_times[i], &t) == -EINVAL, "reject \"%s\"",
+			  bad_times[i]);
+	tap_check(tg_parse_time(NULL, &t) == -EINVAL, "reject NULL");
+
+	tg_format_time(T0, buf, sizeof(buf));
+	tap_check(!strcmp(buf, "2026-11-21T02:00:00Z"), "format T0: %s", buf);
+	for (i = 0; i < sizeof(trips) / sizeof(trips[0]); i++) {
+		tg_format_time(trips[i], buf, sizeof(buf));
+		tap_check(tg_parse_time(buf, &t) == 0 && t == trips[i], "round trip %s", buf);
+	}
+}
+
+#define CRASH_TENANTS 24
+
+static struct tg_harvest crash_harvest(struct tg_sample *smp, uint64_t k)
+{
+	char name[16];
+	int i;
+
+	for (i = 0; i < CRASH_TENANTS; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		smp[i] = sample(i + 1, name, IN, k * 1000, k);
+	}
+	return harvest(11, T0 + (int64_t)k * 60, smp, CRASH_TENANTS);
+}
+
+/* Harvest k carries cumulative k * 1000 bytes for every tenant. */
+static void __attribute__((noreturn)) crash_child(const char *path)
+{
+	struct tg_sample smp[CRASH_TENANTS];
+	struct tg_harvest h;
+	struct tg_store *s;
+	uint64_t k;
+
+	if (tg_store_open(path, 0, &s))
+		_exit(2);
+	for (k = 1; k < 1000; k++) {
+		h = crash_harvest(smp, k);
+		if (tg_store_harvest(s, &h, NULL))
+			_exit(3);
+	}
+	for (;;)
+		pause();
+}
+
+static void check_after_crash(const char *path, int round)
+{
+	struct tg_sample smp[CRASH_TENANTS];
+	struct tg_harvest h;
+	uint64_t b = 0, want = 0;
+	struct tg_store *s = NULL;
+	int i, consistent = 1;
+	char name[16];
+	int64_t cur;
+
+	if (!tap_check(tg_store_open(path, 0, &s) == 0, "round %d: reopen after SIGKILL", round))
+		return;
+	tap_check(sql_int(path, "SELECT integrity_check = 'ok' FROM pragma_integrity_check", 0),
+		  "round %d: integrity check", round);
+	for (i = 0; i < CRASH_TENANTS; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		cur = cursor_bytes(path, 11, i + 1, "ingress");
+		cur = cur < 0 ? 0 : cur;
+		consistent &= billed(s, name, IN).bytes == (uint64_t)cur && cur % 1000 == 0;
+		want += 1000000 - (uint64_t)cur;
+	}
+	tap_diag("round %d: killed after %" PRId64 " harvests", round,
+		 cursor_bytes(path, 11, 1, "ingress") / 1000);
+	tap_check(consistent, "round %d: every tenant's usage equals its cursor", round);
+	h = crash_harvest(smp, 1000);
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == want, "round %d: catch-up harvest",
+		  round);
+	for (i = 0; i < CRASH_TENANTS; i++) {
+		snprintf(name, sizeof(name), "t%d", i);
+		consistent &= billed(s, name, IN).bytes == 1000000;
+	}
+	tap_check(consistent, "round %d: every tenant billed exactly 1,000,000", round);
+	tg_store_close(s);
+}
+
+static void test_crash(void)
+{
+	char path[PATH_MAX + 32];
+	int round, status = 0;
+	pid_t pid;
+
+	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
+	for (round = 1; round <= 3; round++) {
+		snprintf(path, sizeof(path), "%s/crash%d/tollgate.db", tmpdir, round);
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			crash_child(path);
+		if (!tap_check(pid > 0, "round %d: fork", round))
+			return;
+		usleep(20000 + rand() % 60000);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		tap_check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			  "round %d: child killed by SIGKILL", round);
+		check_after_crash(path, round);
+	}
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	struct tg_store *s = NULL;
+
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_open(&s);
+	if (s) {
+		test_harvest(s);
+		test_epoch(s);
+		test_wrap(s);
+		test_high_cursor(s);
+		test_rollback(s);
+		test_bad_args(s);
+		test_readonly();
+		test_reopen(&s);
+		tg_store_close(s);
+	}
+	test_open_errors();
+	test_csv_json();
+	test_table();
+	test_time();
+	test_crash();
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
