@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	meter = tenant_bpf__open();
 	if (!empty || !meter)
 		return 1;
-	bpf_object__for_each_map(map, meter->obj)
+	bpf_object__for_each_map (map, meter->obj)
 		bpf_map__set_pin_path(map, NULL); /* never the agent's pins */
 	if (tenant_bpf__load(meter))
 		return 1;

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TG_NAME_MAX 48 /* tenant name incl. NUL */
+#define TG_NAME_MAX 48	 /* tenant name incl. NUL */
 #define TG_IFNAME_MAX 16 /* IFNAMSIZ */
 
 /* Capacities of the pinned maps. Changing one changes the map definition, and an agent
@@ -70,8 +70,8 @@ enum tg_stat {
 	TG_STAT_UNATTRIBUTED_PACKETS, /* uplink frames with no tenant address */
 	TG_STAT_UNATTRIBUTED_BYTES,
 	TG_STAT_UNKNOWN_IFACE, /* meter ran on an interface missing from tg_ifaces */
-	TG_STAT_GSO_INEXACT, /* GSO packet whose headers could not be read */
-	TG_STAT_GSO_PACKETS, /* super-packets seen (each billed as its gso_segs frames) */
+	TG_STAT_GSO_INEXACT,   /* GSO packet whose headers could not be read */
+	TG_STAT_GSO_PACKETS,   /* super-packets seen (each billed as its gso_segs frames) */
 	TG_STAT_MAX,
 };
 
@@ -87,7 +87,7 @@ struct tg_lpm6_key {
 };
 
 enum tg_tenant_meta_flags {
-	TG_TENANT_IN_USE = 1 << 0, /* id allocated; never reused while the pins live */
+	TG_TENANT_IN_USE = 1 << 0,     /* id allocated; never reused while the pins live */
 	TG_TENANT_CONFIGURED = 1 << 1, /* present in the configuration the agent runs */
 };
 
@@ -101,10 +101,10 @@ struct tg_tenant_meta {
 
 /* tg_state: one element, written by user space only. */
 struct tg_state {
-	__u64 epoch[2]; /* random id of this set of maps: counters restart with a new epoch */
-	__u64 created; /* unix seconds when the maps were created */
+	__u64 epoch[2];	     /* random id of this set of maps: counters restart with a new epoch */
+	__u64 created;	     /* unix seconds when the maps were created */
 	__u64 agent_started; /* unix seconds, 0 while no agent runs */
-	__u64 last_harvest; /* unix seconds */
+	__u64 last_harvest;  /* unix seconds */
 	__u32 agent_pid;
 	__u32 interval; /* billing interval, seconds */
 	__u64 harvests;

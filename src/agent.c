@@ -387,8 +387,10 @@ static int loop(struct agent *a)
 			if (read(a->sig_fd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGHUP) {
-				fprintf(stderr, "tollgate: SIGHUP: reloading is not supported by this "
-						"version; restart the agent to apply a new configuration\n");
+				fprintf(stderr,
+					"tollgate: SIGHUP: reloading is not supported by this "
+					"version; restart the agent to apply a new "
+					"configuration\n");
 				continue;
 			}
 			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",

@@ -69,25 +69,28 @@ static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fm
 		if (done[i])
 			continue;
 		for (size_t j = i; j < n; j++) {
-			if (done[j] || rows[j].dir != rows[i].dir || strcmp(rows[j].tenant, rows[i].tenant))
+			if (done[j] || rows[j].dir != rows[i].dir ||
+			    strcmp(rows[j].tenant, rows[i].tenant))
 				continue;
 			done[j] = true;
 			rates[k++] = rows[j].end > rows[j].start
-					     ? rows[j].bytes * 8 / (uint64_t)(rows[j].end - rows[j].start)
+					     ? rows[j].bytes * 8 /
+						       (uint64_t)(rows[j].end - rows[j].start)
 					     : 0;
 		}
 		qsort(rates, k, sizeof(*rates), cmp_u64);
 		rank = (k * 95 + 99) / 100; /* ceil(0.95 k), 1-based */
 		if (fmt == TG_FMT_TABLE)
-			printf("%-20s %-9s %9zu %16llu\n", rows[i].tenant, tg_dir_name(rows[i].dir), k,
-			       (unsigned long long)rates[rank - 1]);
+			printf("%-20s %-9s %9zu %16llu\n", rows[i].tenant, tg_dir_name(rows[i].dir),
+			       k, (unsigned long long)rates[rank - 1]);
 		else if (fmt == TG_FMT_CSV)
 			printf("%s,%s,%zu,%llu\n", rows[i].tenant, tg_dir_name(rows[i].dir), k,
 			       (unsigned long long)rates[rank - 1]);
 		else {
 			printf("%s\n  {\"tenant\": ", first ? "" : ",");
 			tg_json_string(stdout, rows[i].tenant);
-			printf(", \"direction\": \"%s\", \"intervals\": %zu, \"bits_per_second\": %llu}",
+			printf(", \"direction\": \"%s\", \"intervals\": %zu, \"bits_per_second\": "
+			       "%llu}",
 			       tg_dir_name(rows[i].dir), k, (unsigned long long)rates[rank - 1]);
 		}
 		first = false;
@@ -138,8 +141,8 @@ int cmd_bill(int argc, char **argv)
 		case 'f':
 		case 'T':
 			if (tg_parse_time(optarg, c == 'f' ? &q.from : &q.to)) {
-				fprintf(stderr, "tollgate: bad --%s '%s'\n%s", c == 'f' ? "from" : "to",
-					optarg, usage);
+				fprintf(stderr, "tollgate: bad --%s '%s'\n%s",
+					c == 'f' ? "from" : "to", optarg, usage);
 				return 2;
 			}
 			break;

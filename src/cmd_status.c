@@ -167,7 +167,8 @@ static void print_json(const struct report *r, const char *pin_path)
 	tg_json_string(stdout, pin_path);
 	printf(", \"epoch\": \"%016llx%016llx\"}, ", (unsigned long long)r->st.epoch[0],
 	       (unsigned long long)r->st.epoch[1]);
-	printf("\"maps\": {\"tenants\": {\"used\": %d, \"max\": %d}, \"interfaces\": {\"used\": %d, "
+	printf("\"maps\": {\"tenants\": {\"used\": %d, \"max\": %d}, \"interfaces\": {\"used\": "
+	       "%d, "
 	       "\"max\": %d}, \"cidrs_v4\": {\"used\": %d, \"max\": %d}, \"cidrs_v6\": "
 	       "{\"used\": %d, \"max\": %d}}, \"counters\": {",
 	       r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,

@@ -46,8 +46,8 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
 			const struct tg_tenant_stats *b, uint32_t top, double secs)
 {
-	printf("%-20s %16s %12s %12s %16s %12s %12s\n", "TENANT", "IN BYTES", "IN PKTS",
-	       "IN BIT/S", "OUT BYTES", "OUT PKTS", "OUT BIT/S");
+	printf("%-20s %16s %12s %12s %16s %12s %12s\n", "TENANT", "IN BYTES", "IN PKTS", "IN BIT/S",
+	       "OUT BYTES", "OUT PKTS", "OUT BIT/S");
 	for (uint32_t id = 1; id < top; id++) {
 		const struct tg_counter *in = &b[id].dir[TG_DIR_INGRESS];
 		const struct tg_counter *out = &b[id].dir[TG_DIR_EGRESS];
@@ -70,8 +70,9 @@ int cmd_tenants(int argc, char **argv)
 					      { "interval", required_argument, NULL, 'i' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	const char *usage = "usage: tollgate tenants [-c FILE] [--json] [-i SECONDS]\n"
-			    "  -i, --interval SECONDS  rate sampling time (default 1, 0 = no rates)\n";
+	const char *usage =
+		"usage: tollgate tenants [-c FILE] [--json] [-i SECONDS]\n"
+		"  -i, --interval SECONDS  rate sampling time (default 1, 0 = no rates)\n";
 	struct tg_tenant_stats *a = NULL, *b = NULL;
 	struct tg_tenant_meta *meta = NULL;
 	const char *file = NULL;

@@ -20,7 +20,7 @@
 #define TG_DEFAULT_RUN_DIR "/run/tollgate"
 
 struct tg_cidr {
-	int family; /* AF_INET or AF_INET6 */
+	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network byte order; host bits are zero */
 	uint8_t prefixlen;
 };
@@ -49,11 +49,11 @@ struct tg_config {
 	struct tg_tenant_conf *tenants;
 	size_t n_tenants;
 	uint32_t interval; /* billing.interval, seconds */
-	char *store_path; /* SQLite file */
-	char **uplinks; /* uplink.interfaces */
+	char *store_path;  /* SQLite file */
+	char **uplinks;	   /* uplink.interfaces */
 	size_t n_uplinks;
 	char *pin_path; /* agent.pin_path */
-	char *run_dir; /* agent.run_dir */
+	char *run_dir;	/* agent.run_dir */
 };
 
 /* One diagnostic, positioned in the file (1-based line and column). */
@@ -91,7 +91,7 @@ bool tg_tenant_name_valid(const char *s);
 
 /* The tenant whose interface selectors match IFNAME, in configuration order, or NULL. */
 const struct tg_tenant_conf *tg_config_tenant_for_iface(const struct tg_config *cfg,
-						       const char *ifname);
+							const char *ifname);
 bool tg_config_is_uplink(const struct tg_config *cfg, const char *ifname);
 
 #endif /* TG_CONFIG_H */

@@ -33,8 +33,8 @@ void tg_maps_init(struct tg_maps *m)
 
 void tg_maps_close(struct tg_maps *m)
 {
-#define X(n)                                                                                       \
-	if (m->n >= 0)                                                                             \
+#define X(n)           \
+	if (m->n >= 0) \
 		close(m->n);
 	TG_MAP_NAMES
 #undef X
@@ -47,12 +47,12 @@ int tg_maps_open_pinned(const char *pin_path, struct tg_maps *m)
 	int err = 0;
 
 	tg_maps_init(m);
-#define X(n)                                                                                       \
-	if (!err) {                                                                                \
-		snprintf(path, sizeof(path), "%s/tg_" #n, pin_path);                               \
-		m->n = bpf_obj_get(path);                                                          \
-		if (m->n < 0)                                                                      \
-			err = -errno;                                                              \
+#define X(n)                                                         \
+	if (!err) {                                                  \
+		snprintf(path, sizeof(path), "%s/tg_" #n, pin_path); \
+		m->n = bpf_obj_get(path);                            \
+		if (m->n < 0)                                        \
+			err = -errno;                                \
 	}
 	TG_MAP_NAMES
 #undef X
@@ -241,7 +241,8 @@ int tg_datapath_load(const char *pin_path, struct tg_datapath **out)
 		fprintf(stderr,
 			"tollgate: cannot load the datapath: %s\n"
 			"  If the pins under %s come from an incompatible build, bill what they\n"
-			"  hold with the old agent, then remove them with `tollgate stop --purge`.\n",
+			"  hold with the old agent, then remove them with `tollgate stop "
+			"--purge`.\n",
 			strerror(-err), pin_path);
 		goto fail;
 	}
@@ -308,7 +309,8 @@ int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, ui
 	 * be counted as TG_STAT_UNKNOWN_IFACE. */
 	if (bpf_map_update_elem(dp->maps.ifaces, &key, &ifc, BPF_ANY))
 		return -errno;
-	err = tc_attach_one(ifindex, BPF_TC_INGRESS, bpf_program__fd(dp->skel->progs.tg_meter_ingress));
+	err = tc_attach_one(ifindex, BPF_TC_INGRESS,
+			    bpf_program__fd(dp->skel->progs.tg_meter_ingress));
 	if (!err)
 		err = tc_attach_one(ifindex, BPF_TC_EGRESS,
 				    bpf_program__fd(dp->skel->progs.tg_meter_egress));

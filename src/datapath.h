@@ -16,8 +16,7 @@ struct tg_maps {
 	int tenant_stats, stats, ifaces, lpm4, lpm6, tenant_meta, state;
 };
 
-#define TG_MAP_NAMES                                                                               \
-	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state)
+#define TG_MAP_NAMES X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state)
 
 void tg_maps_init(struct tg_maps *m);
 /* Opens every pin under pin_path; -ENOENT when the datapath is not loaded. */

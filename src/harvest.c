@@ -16,7 +16,8 @@ int tg_harvest(const struct tg_maps *m, const struct tg_tenant_meta *meta, struc
 {
 	struct tg_tenant_stats *stats = NULL;
 	struct tg_sample *samples = NULL;
-	struct tg_harvest h = { .node = node, .interval_start = interval_start,
+	struct tg_harvest h = { .node = node,
+				.interval_start = interval_start,
 				.interval = interval };
 	uint32_t top = 0;
 	size_t n = 0;

@@ -124,7 +124,8 @@ int tg_mounts_undo(const char *run_dir)
 		return errno == ENOENT ? 0 : -errno;
 	while (fscanf(f, "%31s %255s", type, path) == 2) {
 		if (!strcmp(type, "bpf") && !dir_empty(path)) {
-			fprintf(stderr, "tollgate: leaving bpffs on %s mounted: others pinned there\n",
+			fprintf(stderr,
+				"tollgate: leaving bpffs on %s mounted: others pinned there\n",
 				path);
 			continue;
 		}

@@ -54,7 +54,8 @@ static void parse_link(const struct nlmsghdr *nh, tg_link_cb cb, void *ctx)
 		return;
 	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == IFLA_IFNAME && RTA_PAYLOAD(rta) > 0) {
-			size_t n = RTA_PAYLOAD(rta) < sizeof(name) ? RTA_PAYLOAD(rta) : sizeof(name);
+			size_t n =
+				RTA_PAYLOAD(rta) < sizeof(name) ? RTA_PAYLOAD(rta) : sizeof(name);
 
 			memcpy(name, RTA_DATA(rta), n);
 			name[sizeof(name) - 1] = '\0';
@@ -143,8 +144,10 @@ int tg_nl_dump_links(tg_link_cb cb, void *ctx)
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
 		.ifi = { .ifi_family = AF_UNSPEC },
 	};
 
@@ -157,9 +160,12 @@ int tg_nl_count_tc_filters(int ifindex, bool ingress)
 		struct nlmsghdr nh;
 		struct tcmsg tc;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETTFILTER,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETTFILTER,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC,
+			.tcm_ifindex = ifindex,
 			.tcm_parent = TC_H_MAKE(TC_H_CLSACT,
 						ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS) },
 	};

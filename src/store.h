@@ -26,9 +26,9 @@ struct tg_sample {
 
 struct tg_harvest {
 	const char *node;
-	uint64_t epoch[2]; /* tg_state.epoch: cursors belong to one epoch */
+	uint64_t epoch[2];	/* tg_state.epoch: cursors belong to one epoch */
 	int64_t interval_start; /* unix seconds; the interval the deltas are billed to */
-	uint32_t interval; /* seconds */
+	uint32_t interval;	/* seconds */
 	const struct tg_sample *samples;
 	size_t n_samples;
 };
@@ -51,7 +51,7 @@ struct tg_bill_row {
 
 struct tg_bill_query {
 	const char *tenant; /* NULL = all */
-	int64_t from, to; /* interval start >= from and < to; INT64_MIN/MAX for open ends */
+	int64_t from, to;   /* interval start >= from and < to; INT64_MIN/MAX for open ends */
 };
 
 /* Rows ordered by start, tenant, direction. Caller frees *rows. */

@@ -11,8 +11,7 @@
 
 static int tap_n, tap_failed;
 
-static inline __attribute__((format(printf, 2, 3))) int tap_check(int cond, const char *fmt,
-								  ...)
+static inline __attribute__((format(printf, 2, 3))) int tap_check(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -29,11 +28,11 @@ static inline __attribute__((format(printf, 2, 3))) int tap_check(int cond, cons
 }
 
 /* Explanations go to stdout as TAP diagnostics, so they stay next to the failing line. */
-#define tap_diag(...)                                                                              \
-	do {                                                                                       \
-		printf("# ");                                                                      \
-		printf(__VA_ARGS__);                                                               \
-		putchar('\n');                                                                     \
+#define tap_diag(...)                \
+	do {                         \
+		printf("# ");        \
+		printf(__VA_ARGS__); \
+		putchar('\n');       \
 	} while (0)
 
 static inline int tap_done(void)

@@ -20,11 +20,11 @@
 #include "lib/parse.h"
 
 #define TG_TC_ACT_UNSPEC (-1) /* let the next filter, or the stack, decide */
-#define TG_PULL_LEN 256 /* headers we linearise when they are not in the head */
+#define TG_PULL_LEN 256	      /* headers we linearise when they are not in the head */
 
 enum tg_hook {
 	TG_HOOK_INGRESS, /* tc ingress: frames arriving on the interface */
-	TG_HOOK_EGRESS, /* tc egress: frames leaving through it */
+	TG_HOOK_EGRESS,	 /* tc egress: frames leaving through it */
 };
 
 static __always_inline __u32 tg_lpm_lookup(const struct tg_pkt *p, const __u8 *addr)

@@ -36,25 +36,25 @@
 enum tg_parse_err {
 	TG_PARSE_OK = 0,
 	TG_PARSE_TRUNC_L2 = -1, /* frame ends inside Ethernet/VLAN headers */
-	TG_PARSE_NOT_IP = -2, /* ARP, LLDP, ...: valid frames, no L3 we read */
+	TG_PARSE_NOT_IP = -2,	/* ARP, LLDP, ...: valid frames, no L3 we read */
 	TG_PARSE_TRUNC_L3 = -3,
-	TG_PARSE_BAD_L3 = -4, /* IHL < 5, wrong version, ... */
+	TG_PARSE_BAD_L3 = -4,	 /* IHL < 5, wrong version, ... */
 	TG_PARSE_EXT_LIMIT = -5, /* IPv6 extension chain longer than we walk */
 	TG_PARSE_TRUNC_L4 = -6,
 	TG_PARSE_BAD_L4 = -7, /* TCP data offset < 5 */
 };
 
 struct tg_pkt {
-	__u16 l3_proto; /* ETH_P_IP or ETH_P_IPV6, host order */
-	__u8 l4_proto; /* IPPROTO_* of the transport header reached */
-	__u8 family; /* 4 or 6 */
-	__u8 vlans; /* tags seen (0..TG_MAX_VLAN) */
-	__u8 frag; /* 1 when the packet is a fragment */
+	__u16 l3_proto;	 /* ETH_P_IP or ETH_P_IPV6, host order */
+	__u8 l4_proto;	 /* IPPROTO_* of the transport header reached */
+	__u8 family;	 /* 4 or 6 */
+	__u8 vlans;	 /* tags seen (0..TG_MAX_VLAN) */
+	__u8 frag;	 /* 1 when the packet is a fragment */
 	__u8 later_frag; /* 1 when it is a non-first fragment (no L4 header) */
 	__u8 pad;
 	__u16 vlan_id[TG_MAX_VLAN];
-	__u16 sport, dport; /* network order; ICMP: type and code in sport */
-	__u32 hdr_len; /* bytes from frame start to the end of the L4 header */
+	__u16 sport, dport;    /* network order; ICMP: type and code in sport */
+	__u32 hdr_len;	       /* bytes from frame start to the end of the L4 header */
 	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
 };
 

@@ -126,8 +126,8 @@ static int run(struct env *e, enum hook h, const struct frame *f, uint32_t gso_s
 	struct __sk_buff ctx = { .ifindex = 1, .gso_segs = gso_segs, .gso_size = gso_size };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->b, .data_size_in = f->len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
-	struct bpf_program *prog = h == IN ? e->skel->progs.tg_meter_ingress
-					   : e->skel->progs.tg_meter_egress;
+	struct bpf_program *prog =
+		h == IN ? e->skel->progs.tg_meter_ingress : e->skel->progs.tg_meter_egress;
 	int err;
 
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
@@ -172,8 +172,9 @@ static int check_delta(const struct snapshot *a, const struct snapshot *b, const
 			uint64_t wp = hit ? x->packets : 0, wb = hit ? x->bytes : 0;
 
 			if (dp != wp || db != wb) {
-				tap_diag("tenant %u dir %d: got %llu pkts %llu bytes, want %llu/%llu", t,
-					 d, (unsigned long long)dp, (unsigned long long)db,
+				tap_diag("tenant %u dir %d: got %llu pkts %llu bytes, want "
+					 "%llu/%llu",
+					 t, d, (unsigned long long)dp, (unsigned long long)db,
 					 (unsigned long long)wp, (unsigned long long)wb);
 				return 0;
 			}
@@ -321,7 +322,7 @@ struct tcase {
 	enum hook hook;
 	enum kind kind;
 	uint32_t gso_segs;
-	int dir; /* expected tenant direction */
+	int dir;	 /* expected tenant direction */
 	uint32_t tenant; /* expected tenant */
 	int unparsed, unattributed;
 };
@@ -344,14 +345,14 @@ static const struct tcase cases[] = {
 	{ "tenant iface, 802.1Q UDP", T, IN, K_VLAN_UDP, 0, EGR, TENANT },
 	{ "tenant iface, QinQ TCP", T, IN, K_QINQ_TCP, 0, EGR, TENANT },
 	{ "tenant iface, ARP: billed, unparsed", T, IN, K_ARP, 0, EGR, TENANT, 1 },
-	{ "tenant iface, IPv4 cut inside its options: billed, unparsed", T, IN, K_TRUNC_IP, 0, EGR, TENANT,
-	  1 },
-	{ "tenant iface, truncated TCP header: billed, unparsed", T, OUT, K_TRUNC_TCP, 0, ING, TENANT,
-	  1 },
+	{ "tenant iface, IPv4 cut inside its options: billed, unparsed", T, IN, K_TRUNC_IP, 0, EGR,
+	  TENANT, 1 },
+	{ "tenant iface, truncated TCP header: billed, unparsed", T, OUT, K_TRUNC_TCP, 0, ING,
+	  TENANT, 1 },
 	{ "tenant iface, TCP data offset 3: billed, unparsed", T, IN, K_TCP_DOFF3, 0, EGR, TENANT,
 	  1 },
-	{ "tenant iface, IPv6 cut inside an extension header: billed, unparsed", T, IN, K_V6_TRUNC, 0, EGR, TENANT,
-	  1 },
+	{ "tenant iface, IPv6 cut inside an extension header: billed, unparsed", T, IN, K_V6_TRUNC,
+	  0, EGR, TENANT, 1 },
 	{ "tenant iface, IPv4 TCP GSO x4 counts 4 wire frames", T, IN, K_V4_TCP, 4, EGR, TENANT },
 	{ "tenant iface, IPv6 TCP GSO x3 counts 3 wire frames", T, OUT, K_V6_TCP, 3, ING, TENANT },
 	{ "uplink, tc ingress, v4 dst in tenant CIDR -> ingress", U, IN, K_V4_UDP, 0, ING, TENANT },
@@ -361,8 +362,8 @@ static const struct tcase cases[] = {
 	{ "uplink, tc egress, v6 src in tenant CIDR -> egress", U, OUT, K_V6_TCP, 0, EGR, TENANT },
 	{ "uplink, tc ingress, dst outside every CIDR -> unattributed", U, IN, K_V4_TCP_TO_OTHER, 0,
 	  ING, TG_TENANT_UNATTRIBUTED, 0, 1 },
-	{ "uplink, ARP -> unattributed and unparsed", U, IN, K_ARP, 0, ING, TG_TENANT_UNATTRIBUTED, 1,
-	  1 },
+	{ "uplink, ARP -> unattributed and unparsed", U, IN, K_ARP, 0, ING, TG_TENANT_UNATTRIBUTED,
+	  1, 1 },
 };
 
 static void add_cidrs(struct env *e)
@@ -382,8 +383,11 @@ static void run_case(struct env *e, const struct tcase *c)
 	struct snapshot a, b;
 	struct frame f;
 	uint32_t segs = c->gso_segs ? c->gso_segs : 1;
-	struct expect x = { .tenant = c->tenant, .dir = c->dir, .packets = segs,
-			    .unparsed = c->unparsed, .unattributed = c->unattributed * segs };
+	struct expect x = { .tenant = c->tenant,
+			    .dir = c->dir,
+			    .packets = segs,
+			    .unparsed = c->unparsed,
+			    .unattributed = c->unattributed * segs };
 	int ret;
 
 	build(&f, c->kind);
@@ -409,7 +413,8 @@ static void run_unknown_iface(struct env *e)
 	snap(e, &a);
 	run(e, IN, &f, 0, 0);
 	snap(e, &b);
-	tap_check(check_delta(&a, &b, &x), "interface missing from tg_ifaces: counted as unknown only");
+	tap_check(check_delta(&a, &b, &x),
+		  "interface missing from tg_ifaces: counted as unknown only");
 }
 
 int main(void)
@@ -422,7 +427,7 @@ int main(void)
 	if (!tap_check(e.skel != NULL, "open the tenant meter object"))
 		return tap_done();
 	/* This test must never touch the agent's pins: maps are private to it. */
-	bpf_object__for_each_map(map, e.skel->obj)
+	bpf_object__for_each_map (map, e.skel->obj)
 		bpf_map__set_pin_path(map, NULL);
 	err = tenant_bpf__load(e.skel);
 	if (!tap_check(err == 0, "load the meter (verifier accepts it): %s", strerror(-err))) {
