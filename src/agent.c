@@ -58,6 +58,8 @@ static int take_lock(struct agent *a)
 		buf[n > 0 ? n : 0] = '\0';
 		fprintf(stderr, "tollgate: another agent is running (pid %s)\n",
 			buf[0] ? strtok(buf, "\n") : "unknown");
+		close(a->lock_fd);
+		a->lock_fd = -1; /* the pid file is the other agent's: leave it */
 		return -EBUSY;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", getpid());
