@@ -19,7 +19,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 suite() {
-	local name=$1 rc p f
+	local name=$1 rc p f plan
 	shift
 	echo "== $name"
 	"$@" 2>&1 | tee "$log"
@@ -29,6 +29,11 @@ suite() {
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - suite $name exited $rc without a failing check"
 		f=1
+	fi
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | tail -1)
+	if [ -n "$plan" ] && [ "$plan" -ne $((p + f)) ]; then
+		echo "not ok - suite $name planned $plan checks but printed $((p + f))"
+		f=$((f + 1))
 	fi
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - suite $name ran no check"

@@ -64,10 +64,10 @@ check "agent starts" -- wait_for 10 "$TG" status -c "$T/good.yaml"
 expect_fail "a second agent is refused" 1 "another agent is running" -- "$TG" run -c "$T/good.yaml"
 check "the refused agent left the first one's pid file" -- \
 	grep -qx "$agent" /run/tollgate/tollgate.pid
-check "the first agent still runs" -- "$TG" status -c "$T/good.yaml" >/dev/null
+check "the first agent still runs" -- bash -c "$TG status -c $T/good.yaml >/dev/null"
 kill -HUP "$agent"
 sleep 0.3
-check "SIGHUP does not stop the agent" -- "$TG" status -c "$T/good.yaml" >/dev/null
+check "SIGHUP does not stop the agent" -- bash -c "$TG status -c $T/good.yaml >/dev/null"
 check "SIGHUP says that reloading is not supported" -- grep -q "SIGHUP: reloading" "$T/agent.log"
 check "bill of an empty interval range prints an empty JSON array" -- \
 	bash -c "sleep 1.2; $TG bill -c $T/good.yaml --format json --from 2000-01-01 --to 2000-01-02 | grep -qx '\[\]'"
