@@ -157,11 +157,37 @@ int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX])
 
 int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out)
 {
-	for (uint32_t id = 0; id < TG_MAX_TENANTS; id++) {
-		if (bpf_map_lookup_elem(m->tenant_meta, &id, &out[id]))
-			return -errno;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys, count = TG_MAX_TENANTS, batch;
+	struct tg_tenant_meta *vals;
+	int err = 0;
+
+	keys = calloc(TG_MAX_TENANTS, sizeof(*keys));
+	vals = calloc(TG_MAX_TENANTS, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return 0;
+	/* The whole table in one call; ENOENT only says the array ended. */
+	if (bpf_map_lookup_batch(m->tenant_meta, NULL, &batch, keys, vals, &count, &opts) == 0 ||
+	    errno == ENOENT) {
+		for (uint32_t i = 0; i < count; i++) {
+			if (keys[i] < TG_MAX_TENANTS)
+				out[keys[i]] = vals[i];
+		}
+		if (count == TG_MAX_TENANTS)
+			goto out;
+	}
+	for (uint32_t id = 0; id < TG_MAX_TENANTS; id++) {
+		if (bpf_map_lookup_elem(m->tenant_meta, &id, &out[id])) {
+			err = -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
 }
 
 int tg_state_read(const struct tg_maps *m, struct tg_state *st)
