@@ -39,6 +39,7 @@ struct agent {
 	const struct tg_maps *maps;
 	struct tg_store *store;
 	struct tg_tenant_meta *meta; /* TG_MAX_TENANTS entries, mirrors tg_tenant_meta */
+	uint32_t *ids;		     /* tenant id of cfg.tenants[i] */
 	char node[64];
 	int lock_fd, nl_fd, timer_fd, sig_fd;
 };
@@ -107,6 +108,7 @@ static int assign_tenant_ids(struct agent *a)
 			snprintf(a->meta[id].name, TG_NAME_MAX, "%s", name);
 		}
 		a->meta[id].flags |= TG_TENANT_IN_USE | TG_TENANT_CONFIGURED;
+		a->ids[i] = id;
 	}
 	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
 		if (!(a->meta[id].flags & TG_TENANT_IN_USE))
@@ -132,46 +134,66 @@ static void cidr_key(const struct tg_cidr *c, void *key)
 	}
 }
 
-/* Brings one LPM map to the configuration: stale prefixes out, current ones in. */
+struct lpm_entry {
+	unsigned char key[sizeof(struct tg_lpm6_key)]; /* zero-padded for IPv4 keys */
+	uint32_t id;
+};
+
+static int lpm_entry_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct lpm_entry *)x)->key, ((const struct lpm_entry *)y)->key,
+		      sizeof(((const struct lpm_entry *)x)->key));
+}
+
+/* Brings one LPM map to the configuration: stale prefixes out, current ones in. The
+ * wanted prefixes are sorted once, so a map of N prefixes syncs in N log N. */
 static int sync_lpm(struct agent *a, int fd, int family, size_t key_size)
 {
-	unsigned char key[sizeof(struct tg_lpm6_key)], next[sizeof(key)], want[sizeof(key)];
+	struct lpm_entry *want = NULL, *stale = NULL, cur = {};
+	unsigned char walk[sizeof(cur.key)];
+	size_t n_want = 0, n_stale = 0, cap = 0;
 	void *prev = NULL;
-	uint32_t id;
+	int err = 0;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		bool keep = false;
-
-		memcpy(key, next, key_size);
-		prev = key;
-		for (size_t t = 0; t < a->cfg.n_tenants && !keep; t++) {
-			const struct tg_tenant_conf *tc = &a->cfg.tenants[t];
-
-			for (size_t i = 0; i < tc->n_cidrs && !keep; i++) {
-				if (tc->cidrs[i].family != family)
-					continue;
-				memset(want, 0, sizeof(want));
-				cidr_key(&tc->cidrs[i], want);
-				keep = !memcmp(want, key, key_size);
-			}
-		}
-		if (!keep && bpf_map_delete_elem(fd, key) == 0)
-			prev = NULL; /* restart the walk: the deleted key cannot lead on */
+	for (size_t t = 0; t < a->cfg.n_tenants; t++)
+		cap += a->cfg.tenants[t].n_cidrs;
+	want = calloc(cap ? cap : 1, sizeof(*want));
+	stale = calloc(TG_MAX_CIDRS, sizeof(*stale));
+	if (!want || !stale) {
+		err = -ENOMEM;
+		goto out;
 	}
 	for (size_t t = 0; t < a->cfg.n_tenants; t++) {
 		const struct tg_tenant_conf *tc = &a->cfg.tenants[t];
 
-		id = tenant_id(a, tc->name);
 		for (size_t i = 0; i < tc->n_cidrs; i++) {
 			if (tc->cidrs[i].family != family)
 				continue;
-			memset(want, 0, sizeof(want));
-			cidr_key(&tc->cidrs[i], want);
-			if (bpf_map_update_elem(fd, want, &id, BPF_ANY))
-				return -errno;
+			cidr_key(&tc->cidrs[i], want[n_want].key);
+			want[n_want++].id = a->ids[t];
 		}
 	}
-	return 0;
+	qsort(want, n_want, sizeof(*want), lpm_entry_cmp);
+
+	/* Collect first, delete after: deleting during the walk would restart it. */
+	while (n_stale < TG_MAX_CIDRS && bpf_map_get_next_key(fd, prev, cur.key) == 0) {
+		if (!bsearch(&cur, want, n_want, sizeof(*want), lpm_entry_cmp))
+			stale[n_stale++] = cur;
+		memcpy(walk, cur.key, key_size);
+		prev = walk;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		bpf_map_delete_elem(fd, stale[i].key);
+	for (size_t i = 0; i < n_want; i++) {
+		if (bpf_map_update_elem(fd, want[i].key, &want[i].id, BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	}
+out:
+	free(want);
+	free(stale);
+	return err;
 }
 
 static void on_link(int ifindex, const char *name, bool added, void *ctx)
@@ -189,7 +211,7 @@ static void on_link(int ifindex, const char *name, bool added, void *ctx)
 	tc = tg_config_tenant_for_iface(&a->cfg, name);
 	if (tc) {
 		role = TG_ROLE_TENANT;
-		id = tenant_id(a, tc->name);
+		id = a->ids[tc - a->cfg.tenants];
 	} else if (tg_config_is_uplink(&a->cfg, name)) {
 		role = TG_ROLE_UPLINK;
 	} else {
@@ -414,6 +436,7 @@ static void agent_close(struct agent *a)
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);
 	free(a->meta);
+	free(a->ids);
 	if (a->lock_fd >= 0) {
 		char path[512];
 
@@ -479,7 +502,8 @@ int cmd_run(int argc, char **argv)
 	}
 	snprintf(a.node, sizeof(a.node), "%s", a.cfg.node);
 	a.meta = calloc(TG_MAX_TENANTS, sizeof(*a.meta));
-	err = a.meta ? start(&a) : -ENOMEM;
+	a.ids = calloc(a.cfg.n_tenants ? a.cfg.n_tenants : 1, sizeof(*a.ids));
+	err = a.meta && a.ids ? start(&a) : -ENOMEM;
 	if (!err) {
 		fprintf(stderr, "tollgate: running: %zu tenants, billing every %us into %s\n",
 			a.cfg.n_tenants, a.cfg.interval, a.cfg.store_path);

@@ -125,12 +125,10 @@ int cmd_tenants(int argc, char **argv)
 	a = calloc(TG_MAX_TENANTS, sizeof(*a));
 	b = calloc(TG_MAX_TENANTS, sizeof(*b));
 	err = meta && a && b ? tg_maps_read_meta(&m, meta) : -ENOMEM;
-	for (uint32_t id = 1; !err && id < TG_MAX_TENANTS; id++) {
-		if (meta[id].flags & TG_TENANT_IN_USE)
-			top = id + 1;
-	}
-	if (!err)
+	if (!err) {
+		top = tg_meta_top(meta);
 		err = tg_maps_read_tenants(&m, a, top);
+	}
 	if (!err && secs > 0) {
 		struct timespec ts = { (time_t)secs, (long)((secs - (time_t)secs) * 1e9) };
 

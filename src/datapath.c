@@ -190,6 +190,17 @@ out:
 	return err;
 }
 
+uint32_t tg_meta_top(const struct tg_tenant_meta *meta)
+{
+	uint32_t top = 1;
+
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
+		if (meta[id].flags & TG_TENANT_IN_USE)
+			top = id + 1;
+	}
+	return top;
+}
+
 int tg_state_read(const struct tg_maps *m, struct tg_state *st)
 {
 	uint32_t k = 0;

@@ -28,6 +28,8 @@ void tg_maps_close(struct tg_maps *m);
 int tg_maps_read_tenants(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n);
 int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX]);
 int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out /* TG_MAX_TENANTS */);
+/* One past the highest tenant id in use (1 when none): how far counters need reading. */
+uint32_t tg_meta_top(const struct tg_tenant_meta *meta);
 int tg_state_read(const struct tg_maps *m, struct tg_state *st);
 int tg_state_write(const struct tg_maps *m, const struct tg_state *st);
 /* Number of entries in a hash or LPM map (walks the keys). */

@@ -19,21 +19,17 @@ int tg_harvest(const struct tg_maps *m, const struct tg_tenant_meta *meta, struc
 	struct tg_harvest h = { .node = node,
 				.interval_start = interval_start,
 				.interval = interval };
-	uint32_t top = 0;
+	uint32_t top = tg_meta_top(meta);
 	size_t n = 0;
 	struct tg_state st;
 	int err;
 
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if (meta[id].flags & TG_TENANT_IN_USE)
-			top = id + 1;
-	}
 	err = tg_state_read(m, &st);
 	if (err)
 		return err;
 	memcpy(h.epoch, st.epoch, sizeof(h.epoch));
-	if (!top)
-		return tg_store_harvest(s, &h, billed);
+	if (top == 1)
+		return tg_store_harvest(s, &h, billed); /* no tenant: the epoch only */
 
 	stats = calloc(top, sizeof(*stats));
 	samples = calloc((size_t)top * TG_DIR_MAX, sizeof(*samples));
