@@ -21,11 +21,12 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+FIXBUF_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libfixbuf 2>/dev/null))
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE
+		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE $(FIXBUF_CFLAGS)
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3
+LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap $(shell pkg-config --libs libfixbuf 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(OUT)
 
@@ -46,7 +47,8 @@ BENCH_BINS := $(OUT)/bench/prog_cost
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
-	    clang-format cppcheck make gcc pkg-config
+	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
+	    python3-scapy
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate

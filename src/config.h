@@ -43,6 +43,27 @@ struct tg_tenant_conf {
 	bool has_limits;
 };
 
+/* classes: a named set of CIDRs; traffic whose remote address is in one is billed to
+ * it (longest prefix wins), everything else to `internet`. */
+struct tg_class_conf {
+	char name[TG_CLASS_NAME_MAX];
+	struct tg_cidr *cidrs;
+	size_t n_cidrs;
+};
+
+struct tg_flows_conf {
+	uint32_t capacity;     /* flows.capacity, entries; default TG_DEFAULT_FLOWS */
+	uint32_t idle_timeout; /* flows.idle_timeout, seconds; default 60 */
+};
+
+/* outputs.ipfix: flow records to one collector over UDP (RFC 7011). */
+struct tg_ipfix_conf {
+	char *host;	 /* collector address or name (NULL = IPFIX export off) */
+	char *port;	 /* service, default "4739" */
+	uint32_t interval; /* seconds between exports, default 10 */
+	uint32_t domain;   /* observation domain id, default 1 */
+};
+
 struct tg_config {
 	char *path;
 	char node[64];
@@ -54,6 +75,10 @@ struct tg_config {
 	size_t n_uplinks;
 	char *pin_path; /* agent.pin_path */
 	char *run_dir;	/* agent.run_dir */
+	struct tg_class_conf *classes; /* at most TG_MAX_CLASSES - 1; `internet` implied */
+	size_t n_classes;
+	struct tg_flows_conf flows;
+	struct tg_ipfix_conf ipfix;
 };
 
 /* One diagnostic, positioned in the file (1-based line and column). */

@@ -15,11 +15,14 @@
 
 struct tg_store;
 
-/* One tenant and direction, cumulative since the counters' epoch began. */
+/* One billing cell (tenant, class) and direction, cumulative since the counters' epoch
+ * began. Cursors are keyed by the ids (the cell); usage rows by the names. */
 struct tg_sample {
 	uint32_t tenant_id;
 	char tenant[TG_NAME_MAX];
-	int dir; /* enum tg_dir */
+	uint32_t class_id;
+	char class_name[TG_CLASS_NAME_MAX]; /* "internet" for class 0 */
+	int dir;			     /* enum tg_dir */
 	uint64_t packets;
 	uint64_t bytes;
 };
@@ -44,6 +47,7 @@ int tg_store_harvest(struct tg_store *s, const struct tg_harvest *h, uint64_t *b
 struct tg_bill_row {
 	char node[64];
 	char tenant[TG_NAME_MAX];
+	char class_name[TG_CLASS_NAME_MAX];
 	int dir;
 	int64_t start, end; /* unix seconds */
 	uint64_t bytes, packets;
