@@ -25,6 +25,7 @@
 
 #include <bpf/bpf.h>
 
+#include "apply.h"
 #include "cli.h"
 #include "config.h"
 #include "datapath.h"
@@ -38,8 +39,7 @@ struct agent {
 	struct tg_datapath *dp;
 	const struct tg_maps *maps;
 	struct tg_store *store;
-	struct tg_tenant_meta *meta; /* TG_MAX_TENANTS entries, mirrors tg_tenant_meta */
-	uint32_t *ids;		     /* tenant id of cfg.tenants[i] */
+	struct tg_applied ap; /* ids and names as programmed */
 	char node[64];
 	int lock_fd, nl_fd, timer_fd, sig_fd;
 };
@@ -69,133 +69,6 @@ static int take_lock(struct agent *a)
 	return 0;
 }
 
-static uint32_t tenant_id(const struct agent *a, const char *name)
-{
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if ((a->meta[id].flags & TG_TENANT_IN_USE) &&
-		    !strncmp(a->meta[id].name, name, TG_NAME_MAX))
-			return id;
-	}
-	return 0;
-}
-
-/* Ids are stable for the life of the pins: a tenant keeps its id across restarts, and
- * an id whose tenant left the configuration is never handed to another one, so its
- * counters can still be billed to the right name. */
-static int assign_tenant_ids(struct agent *a)
-{
-	uint32_t next = 1;
-	int err;
-
-	err = tg_maps_read_meta(a->maps, a->meta);
-	if (err)
-		return err;
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++)
-		a->meta[id].flags &= ~TG_TENANT_CONFIGURED;
-	for (size_t i = 0; i < a->cfg.n_tenants; i++) {
-		const char *name = a->cfg.tenants[i].name;
-		uint32_t id = tenant_id(a, name);
-
-		while (!id && next < TG_MAX_TENANTS && (a->meta[next].flags & TG_TENANT_IN_USE))
-			next++;
-		if (!id && next >= TG_MAX_TENANTS) {
-			fprintf(stderr, "tollgate: no free tenant id for '%s' (%d in use)\n", name,
-				TG_MAX_TENANTS - 1);
-			return -ENOSPC;
-		}
-		if (!id) {
-			id = next++;
-			snprintf(a->meta[id].name, TG_NAME_MAX, "%s", name);
-		}
-		a->meta[id].flags |= TG_TENANT_IN_USE | TG_TENANT_CONFIGURED;
-		a->ids[i] = id;
-	}
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if (!(a->meta[id].flags & TG_TENANT_IN_USE))
-			continue;
-		if (bpf_map_update_elem(a->maps->tenant_meta, &id, &a->meta[id], BPF_ANY))
-			return -errno;
-	}
-	return 0;
-}
-
-static void cidr_key(const struct tg_cidr *c, void *key)
-{
-	if (c->family == AF_INET) {
-		struct tg_lpm4_key *k = key;
-
-		k->prefixlen = c->prefixlen;
-		memcpy(k->addr, c->addr, 4);
-	} else {
-		struct tg_lpm6_key *k = key;
-
-		k->prefixlen = c->prefixlen;
-		memcpy(k->addr, c->addr, 16);
-	}
-}
-
-struct lpm_entry {
-	unsigned char key[sizeof(struct tg_lpm6_key)]; /* zero-padded for IPv4 keys */
-	uint32_t id;
-};
-
-static int lpm_entry_cmp(const void *x, const void *y)
-{
-	return memcmp(((const struct lpm_entry *)x)->key, ((const struct lpm_entry *)y)->key,
-		      sizeof(((const struct lpm_entry *)x)->key));
-}
-
-/* Brings one LPM map to the configuration: stale prefixes out, current ones in. The
- * wanted prefixes are sorted once, so a map of N prefixes syncs in N log N. */
-static int sync_lpm(struct agent *a, int fd, int family, size_t key_size)
-{
-	struct lpm_entry *want = NULL, *stale = NULL, cur = {};
-	unsigned char walk[sizeof(cur.key)];
-	size_t n_want = 0, n_stale = 0, cap = 0;
-	void *prev = NULL;
-	int err = 0;
-
-	for (size_t t = 0; t < a->cfg.n_tenants; t++)
-		cap += a->cfg.tenants[t].n_cidrs;
-	want = calloc(cap ? cap : 1, sizeof(*want));
-	stale = calloc(TG_MAX_CIDRS, sizeof(*stale));
-	if (!want || !stale) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t t = 0; t < a->cfg.n_tenants; t++) {
-		const struct tg_tenant_conf *tc = &a->cfg.tenants[t];
-
-		for (size_t i = 0; i < tc->n_cidrs; i++) {
-			if (tc->cidrs[i].family != family)
-				continue;
-			cidr_key(&tc->cidrs[i], want[n_want].key);
-			want[n_want++].id = a->ids[t];
-		}
-	}
-	qsort(want, n_want, sizeof(*want), lpm_entry_cmp);
-
-	/* Collect first, delete after: deleting during the walk would restart it. */
-	while (n_stale < TG_MAX_CIDRS && bpf_map_get_next_key(fd, prev, cur.key) == 0) {
-		if (!bsearch(&cur, want, n_want, sizeof(*want), lpm_entry_cmp))
-			stale[n_stale++] = cur;
-		memcpy(walk, cur.key, key_size);
-		prev = walk;
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		bpf_map_delete_elem(fd, stale[i].key);
-	for (size_t i = 0; i < n_want; i++) {
-		if (bpf_map_update_elem(fd, want[i].key, &want[i].id, BPF_ANY)) {
-			err = -errno;
-			break;
-		}
-	}
-out:
-	free(want);
-	free(stale);
-	return err;
-}
-
 static void on_link(int ifindex, const char *name, bool added, void *ctx)
 {
 	struct agent *a = ctx;
@@ -211,7 +84,7 @@ static void on_link(int ifindex, const char *name, bool added, void *ctx)
 	tc = tg_config_tenant_for_iface(&a->cfg, name);
 	if (tc) {
 		role = TG_ROLE_TENANT;
-		id = a->ids[tc - a->cfg.tenants];
+		id = a->ap.tenant_ids[tc - a->cfg.tenants];
 	} else if (tg_config_is_uplink(&a->cfg, name)) {
 		role = TG_ROLE_UPLINK;
 	} else {
@@ -258,7 +131,7 @@ static int harvest(struct agent *a, int64_t interval_start)
 	uint64_t billed = 0;
 	int err;
 
-	err = tg_harvest(a->maps, a->meta, a->store, a->node, interval_start, a->cfg.interval,
+	err = tg_harvest(a->maps, a->ap.meta, a->store, a->node, interval_start, a->cfg.interval,
 			 &billed);
 	if (tg_state_read(a->maps, &st) == 0) {
 		if (err)
@@ -343,7 +216,9 @@ static int start(struct agent *a)
 	err = setup_fds(a);
 	if (err)
 		return err;
-	err = tg_datapath_load(a->cfg.pin_path, &a->dp);
+	struct tg_datapath_opts dopts = { .flow_capacity = a->cfg.flows.capacity };
+
+	err = tg_datapath_load(a->cfg.pin_path, &dopts, &a->dp);
 	if (err)
 		return err;
 	a->maps = tg_datapath_maps(a->dp);
@@ -351,11 +226,7 @@ static int start(struct agent *a)
 		tg_datapath_fresh(a->dp) ? "created" : "adopted", a->cfg.pin_path);
 	err = init_state(a);
 	if (!err)
-		err = assign_tenant_ids(a);
-	if (!err)
-		err = sync_lpm(a, a->maps->lpm4, AF_INET, sizeof(struct tg_lpm4_key));
-	if (!err)
-		err = sync_lpm(a, a->maps->lpm6, AF_INET6, sizeof(struct tg_lpm6_key));
+		err = tg_apply(a->maps, &a->cfg, &a->ap);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot program the maps: %s\n", strerror(-err));
 		return err;
@@ -435,8 +306,7 @@ static void agent_close(struct agent *a)
 	}
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);
-	free(a->meta);
-	free(a->ids);
+	tg_applied_free(&a->ap);
 	if (a->lock_fd >= 0) {
 		char path[512];
 
@@ -501,9 +371,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	snprintf(a.node, sizeof(a.node), "%s", a.cfg.node);
-	a.meta = calloc(TG_MAX_TENANTS, sizeof(*a.meta));
-	a.ids = calloc(a.cfg.n_tenants ? a.cfg.n_tenants : 1, sizeof(*a.ids));
-	err = a.meta && a.ids ? start(&a) : -ENOMEM;
+	err = start(&a);
 	if (!err) {
 		fprintf(stderr, "tollgate: running: %zu tenants, billing every %us into %s\n",
 			a.cfg.n_tenants, a.cfg.interval, a.cfg.store_path);

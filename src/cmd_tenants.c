@@ -63,6 +63,18 @@ static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenan
 	}
 }
 
+/* Per-tenant totals over every class into out[0..top). */
+static int read_totals(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t top)
+{
+	struct tg_tenant_stats *cells = calloc((size_t)top * TG_MAX_CLASSES, sizeof(*cells));
+	int err = cells ? tg_maps_read_cells(m, cells, top) : -ENOMEM;
+
+	for (uint32_t id = 0; !err && id < top; id++)
+		tg_cells_tenant_total(cells, id, &out[id]);
+	free(cells);
+	return err;
+}
+
 int cmd_tenants(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
@@ -127,13 +139,13 @@ int cmd_tenants(int argc, char **argv)
 	err = meta && a && b ? tg_maps_read_meta(&m, meta) : -ENOMEM;
 	if (!err) {
 		top = tg_meta_top(meta);
-		err = tg_maps_read_tenants(&m, a, top);
+		err = read_totals(&m, a, top);
 	}
 	if (!err && secs > 0) {
 		struct timespec ts = { (time_t)secs, (long)((secs - (time_t)secs) * 1e9) };
 
 		nanosleep(&ts, NULL);
-		err = tg_maps_read_tenants(&m, b, top);
+		err = read_totals(&m, b, top);
 	} else if (!err) {
 		memcpy(b, a, top * sizeof(*a));
 	}

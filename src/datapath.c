@@ -17,9 +17,11 @@
 #include "datapath.h"
 #include "netlink.h"
 #include "tenant.skel.h"
+#include "uplink.skel.h"
 
 struct tg_datapath {
 	struct tenant_bpf *skel;
+	struct uplink_bpf *xdp; /* its maps are the tenant object's, shared by fd */
 	struct tg_maps maps;
 	bool fresh;
 };
@@ -81,8 +83,8 @@ static void sum_tenant(const struct tg_tenant_stats *percpu, int cpus, struct tg
 	}
 }
 
-static int read_tenants_per_key(int fd, struct tg_tenant_stats *out, uint32_t n,
-				struct tg_tenant_stats *buf)
+static int read_cells_per_key(int fd, struct tg_tenant_stats *out, uint32_t n,
+			      struct tg_tenant_stats *buf)
 {
 	for (uint32_t id = 0; id < n; id++) {
 		if (bpf_map_lookup_elem(fd, &id, buf))
@@ -92,30 +94,33 @@ static int read_tenants_per_key(int fd, struct tg_tenant_stats *out, uint32_t n,
 	return 0;
 }
 
-int tg_maps_read_tenants(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n)
+int tg_maps_read_cells(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t tenants)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int cpus = ncpus(), err = 0;
 	struct tg_tenant_stats *vals;
 	uint32_t *keys, batch, count, done = 0;
 
+	uint32_t n;
+
 	if (cpus <= 0)
 		return cpus ? cpus : -EINVAL;
-	if (n > TG_MAX_TENANTS)
-		n = TG_MAX_TENANTS;
+	if (tenants > TG_MAX_TENANTS)
+		tenants = TG_MAX_TENANTS;
+	n = tenants * TG_MAX_CLASSES;
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	vals = calloc((size_t)(n ? n : 1) * cpus, sizeof(*vals));
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* One batch call reads every CPU's copy of n tenants: the harvest's hot path. */
+	/* One batch call reads every CPU's copy of n cells: the harvest's hot path. */
 	while (done < n) {
 		count = n - done;
 		err = bpf_map_lookup_batch(m->tenant_stats, done ? &batch : NULL, &batch, keys,
 					   vals, &count, &opts);
 		if (err && errno != ENOENT) {
-			err = read_tenants_per_key(m->tenant_stats, out, n, vals);
+			err = read_cells_per_key(m->tenant_stats, out, n, vals);
 			goto out;
 		}
 		for (uint32_t i = 0; i < count; i++) {
@@ -131,6 +136,63 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+void tg_cells_tenant_total(const struct tg_tenant_stats *cells, uint32_t id,
+			   struct tg_tenant_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
+		const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+
+		for (int d = 0; d < TG_DIR_MAX; d++) {
+			out->dir[d].packets += cell->dir[d].packets;
+			out->dir[d].bytes += cell->dir[d].bytes;
+		}
+	}
+}
+
+int tg_maps_read_unparsed(const struct tg_maps *m, struct tg_counter out[TG_UNPARSED_MAX])
+{
+	int cpus = ncpus();
+	struct tg_counter *v = calloc(cpus, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < TG_UNPARSED_MAX; k++) {
+		out[k] = (struct tg_counter){ 0 };
+		if (bpf_map_lookup_elem(m->unparsed, &k, v)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		for (int c = 0; c < cpus; c++) {
+			out[k].packets += v[c].packets;
+			out[k].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+int tg_maps_read_class_meta(const struct tg_maps *m, struct tg_class_meta out[TG_MAX_CLASSES])
+{
+	for (uint32_t k = 0; k < TG_MAX_CLASSES; k++) {
+		if (bpf_map_lookup_elem(m->class_meta, &k, &out[k]))
+			return -errno;
+	}
+	return 0;
+}
+
+void tg_class_name(const struct tg_class_meta *meta, uint32_t id, char *buf, size_t len)
+{
+	if (id == TG_CLASS_INTERNET)
+		snprintf(buf, len, "internet");
+	else if (id < TG_MAX_CLASSES && meta && meta[id].name[0])
+		snprintf(buf, len, "%.*s", TG_CLASS_NAME_MAX - 1, meta[id].name);
+	else
+		snprintf(buf, len, "class-%u", id);
 }
 
 int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX])
@@ -246,10 +308,64 @@ static int make_pin_dir(const char *pin_path)
 	return chmod(pin_path, 0700) ? -errno : 0;
 }
 
-int tg_datapath_load(const char *pin_path, struct tg_datapath **out)
+/* A pinned flow table of another capacity cannot be reused; flows are visibility, not
+ * billing, so it is replaced rather than refused. */
+static void drop_resized_flows(const char *pin_path, uint32_t capacity)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tg_flows", pin_path);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries != capacity) {
+		fprintf(stderr,
+			"tollgate: flow table capacity changes from %u to %u: flows restart "
+			"(billing counters are kept)\n",
+			info.max_entries, capacity);
+		unlink(path);
+	}
+	close(fd);
+}
+
+/* The XDP object declares the same maps; it gets the tenant object's by fd, so both
+ * hooks count into one set of counters, pinned or not. */
+static int load_uplink(struct tg_datapath *dp)
+{
+	struct bpf_map *map, *mine;
+	int err = 0;
+
+	dp->xdp = uplink_bpf__open();
+	if (!dp->xdp)
+		return -errno;
+	bpf_object__for_each_map(map, dp->xdp->obj)
+	{
+		const char *name = bpf_map__name(map);
+
+		if (strncmp(name, "tg_", 3))
+			continue; /* its own .bss */
+		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
+		if (!mine)
+			return -ENOENT;
+		err = bpf_map__set_pin_path(map, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
+		if (err)
+			return err;
+	}
+	return uplink_bpf__load(dp->xdp);
+}
+
+int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
+		     struct tg_datapath **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
+	uint32_t capacity = o && o->flow_capacity ? o->flow_capacity : TG_DEFAULT_FLOWS;
 	struct tg_datapath *dp;
+	struct bpf_map *map;
 	char probe[512];
 	int err;
 
@@ -258,19 +374,36 @@ int tg_datapath_load(const char *pin_path, struct tg_datapath **out)
 		return -ENOMEM;
 	tg_maps_init(&dp->maps);
 
-	err = make_pin_dir(pin_path);
-	if (err) {
-		fprintf(stderr, "tollgate: cannot create pin directory %s: %s\n", pin_path,
-			strerror(-err));
-		goto fail;
+	if (pin_path) {
+		err = make_pin_dir(pin_path);
+		if (err) {
+			fprintf(stderr, "tollgate: cannot create pin directory %s: %s\n",
+				pin_path, strerror(-err));
+			goto fail;
+		}
+		snprintf(probe, sizeof(probe), "%s/tg_tenant_stats", pin_path);
+		dp->fresh = access(probe, F_OK) != 0;
+		drop_resized_flows(pin_path, capacity);
+	} else {
+		dp->fresh = true;
 	}
-	snprintf(probe, sizeof(probe), "%s/tg_tenant_stats", pin_path);
-	dp->fresh = access(probe, F_OK) != 0;
 
 	dp->skel = tenant_bpf__open_opts(&opts);
 	if (!dp->skel) {
 		err = -errno;
 		fprintf(stderr, "tollgate: cannot open the BPF object: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = bpf_map__set_max_entries(dp->skel->maps.tg_flows, capacity);
+	if (!pin_path) {
+		bpf_object__for_each_map(map, dp->skel->obj)
+		{
+			if (!err)
+				err = bpf_map__set_pin_path(map, NULL);
+		}
+	}
+	if (err) {
+		fprintf(stderr, "tollgate: cannot prepare the maps: %s\n", strerror(-err));
 		goto fail;
 	}
 	err = tenant_bpf__load(dp->skel);
@@ -280,7 +413,12 @@ int tg_datapath_load(const char *pin_path, struct tg_datapath **out)
 			"  If the pins under %s come from an incompatible build, bill what they\n"
 			"  hold with the old agent, then remove them with `tollgate stop "
 			"--purge`.\n",
-			strerror(-err), pin_path);
+			strerror(-err), pin_path ? pin_path : "(none)");
+		goto fail;
+	}
+	err = load_uplink(dp);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot load the uplink program: %s\n", strerror(-err));
 		goto fail;
 	}
 #define X(n) dp->maps.n = dup(bpf_map__fd(dp->skel->maps.tg_##n));
@@ -293,11 +431,31 @@ fail:
 	return err;
 }
 
+int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which)
+{
+	switch (which) {
+	case TG_PROG_TC_INGRESS:
+		return bpf_program__fd(dp->skel->progs.tg_meter_ingress);
+	case TG_PROG_TC_EGRESS:
+		return bpf_program__fd(dp->skel->progs.tg_meter_egress);
+	case TG_PROG_XDP:
+		return bpf_program__fd(dp->xdp->progs.tg_uplink);
+	}
+	return -EINVAL;
+}
+
+void tg_datapath_set_clock(struct tg_datapath *dp, uint64_t ns)
+{
+	dp->skel->bss->tg_clock_ns = ns;
+	dp->xdp->bss->tg_clock_ns = ns;
+}
+
 void tg_datapath_close(struct tg_datapath *dp)
 {
 	if (!dp)
 		return;
 	tg_maps_close(&dp->maps);
+	uplink_bpf__destroy(dp->xdp);
 	tenant_bpf__destroy(dp->skel);
 	free(dp);
 }

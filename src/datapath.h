@@ -14,18 +14,29 @@
 /* File descriptors of the pinned maps, -1 when not open. */
 struct tg_maps {
 	int tenant_stats, stats, ifaces, lpm4, lpm6, tenant_meta, state;
+	int unparsed, flows, frags, class4, class6, class_meta;
 };
 
-#define TG_MAP_NAMES X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state)
+#define TG_MAP_NAMES                                                                  \
+	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state)    \
+	X(unparsed) X(flows) X(frags) X(class4) X(class6) X(class_meta)
 
 void tg_maps_init(struct tg_maps *m);
 /* Opens every pin under pin_path; -ENOENT when the datapath is not loaded. */
 int tg_maps_open_pinned(const char *pin_path, struct tg_maps *m);
 void tg_maps_close(struct tg_maps *m);
 
-/* Sums the per-CPU counters of tenant ids [0, n) into out[0..n). Batch read, with a
- * per-key fallback for kernels without batch ops on per-CPU arrays. */
-int tg_maps_read_tenants(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n);
+/* Sums the per-CPU billing cells of tenant ids [0, n) into out[0 .. n * TG_MAX_CLASSES)
+ * (cell = id * TG_MAX_CLASSES + class). Batch read, with a per-key fallback for kernels
+ * without batch ops on per-CPU arrays. */
+int tg_maps_read_cells(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t n);
+/* A tenant's counters over every class. */
+void tg_cells_tenant_total(const struct tg_tenant_stats *cells, uint32_t id,
+			   struct tg_tenant_stats *out);
+int tg_maps_read_unparsed(const struct tg_maps *m, struct tg_counter out[TG_UNPARSED_MAX]);
+int tg_maps_read_class_meta(const struct tg_maps *m, struct tg_class_meta out[TG_MAX_CLASSES]);
+/* "internet" for class 0, the configured name, or "class-N" for an id with no name. */
+void tg_class_name(const struct tg_class_meta *meta, uint32_t id, char *buf, size_t len);
 int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX]);
 int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out /* TG_MAX_TENANTS */);
 /* One past the highest tenant id in use (1 when none): how far counters need reading. */
@@ -37,9 +48,21 @@ int tg_map_count(int fd, uint32_t key_size);
 
 struct tg_datapath;
 
+struct tg_datapath_opts {
+	uint32_t flow_capacity; /* entries of tg_flows; 0 = TG_DEFAULT_FLOWS */
+};
+
 /* Opens the BPF object, reuses compatible pins under pin_path (or creates and pins the
- * maps, directory mode 0700), loads the programs. */
-int tg_datapath_load(const char *pin_path, struct tg_datapath **out);
+ * maps, directory mode 0700), loads the programs. pin_path NULL: private maps, nothing
+ * pinned (replay). A pinned flow table of another capacity is replaced (flows are not
+ * billing data); every other incompatible pin is refused. */
+int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *opts,
+		     struct tg_datapath **out);
+enum tg_prog { TG_PROG_TC_INGRESS, TG_PROG_TC_EGRESS, TG_PROG_XDP };
+/* The program file descriptors, for BPF_PROG_TEST_RUN (replay, tests). */
+int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which);
+/* Sets the clock the programs read (0 = the monotonic clock); replay sets capture time. */
+void tg_datapath_set_clock(struct tg_datapath *dp, uint64_t ns);
 void tg_datapath_close(struct tg_datapath *dp);
 const struct tg_maps *tg_datapath_maps(const struct tg_datapath *dp);
 /* True when the maps were created by this load rather than adopted. */

@@ -13,8 +13,8 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TG_MAX_TENANTS);
-	__type(key, __u32);
+	__uint(max_entries, TG_STATS_CELLS);
+	__type(key, __u32); /* tenant id * TG_MAX_CLASSES + class id */
 	__type(value, struct tg_tenant_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_tenant_stats SEC(".maps");
@@ -53,7 +53,63 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_lpm6 SEC(".maps");
 
+/* The `unparsed` bucket, by reason (enum tg_unparsed_reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_UNPARSED_MAX);
+	__type(key, __u32);
+	__type(value, struct tg_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_unparsed SEC(".maps");
+
+/* Flows: visibility, not billing, so an LRU map is right here. The loader sets the
+ * capacity from flows.capacity before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, TG_DEFAULT_FLOWS);
+	__type(key, struct tg_flow_key);
+	__type(value, struct tg_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_flows SEC(".maps");
+
+/* First fragments leave their ports here for the fragments that follow. Shared by all
+ * CPUs: the fragments of one datagram need not arrive on one CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_MAX_FRAGS);
+	__type(key, struct tg_frag_key);
+	__type(value, struct tg_frag_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_frags SEC(".maps");
+
+/* Traffic classes: remote address -> class id (absent = internet). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_CIDRS);
+	__type(key, struct tg_lpm4_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_class4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_CIDRS);
+	__type(key, struct tg_lpm6_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_class6 SEC(".maps");
+
 /* Written by user space only; defined here so that every map has one definition. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct tg_class_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_class_meta SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TG_MAX_TENANTS);
@@ -77,6 +133,17 @@ static __always_inline void tg_stat_add(enum tg_stat idx, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+static __always_inline void tg_unparsed_add(int reason, __u64 packets, __u64 bytes)
+{
+	__u32 key = reason;
+	struct tg_counter *c = bpf_map_lookup_elem(&tg_unparsed, &key);
+
+	if (c) {
+		c->packets += packets;
+		c->bytes += bytes;
+	}
 }
 
 #endif /* TG_MAPS_H */

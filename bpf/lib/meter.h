@@ -27,22 +27,111 @@ enum tg_hook {
 	TG_HOOK_EGRESS,	 /* tc egress: frames leaving through it */
 };
 
-static __always_inline __u32 tg_lpm_lookup(const struct tg_pkt *p, const __u8 *addr)
-{
-	__u32 *id;
+/* Replay writes the capture time of each frame here before running it; the live
+ * datapath leaves it 0 and uses the monotonic clock. */
+__u64 tg_clock_ns;
 
-	if (p->family == 4) {
+static __always_inline __u64 tg_now(void)
+{
+	__u64 t = tg_clock_ns;
+
+	return t ? t : bpf_ktime_get_ns();
+}
+
+/* Longest-prefix match of addr in the v4 or v6 trie; 0 when absent. */
+static __always_inline __u32 tg_lpm_lookup(void *trie4, void *trie6, int family, const __u8 *addr)
+{
+	__u32 *v;
+
+	if (family == 4) {
 		struct tg_lpm4_key k = { .prefixlen = 32 };
 
 		__builtin_memcpy(k.addr, addr, 4);
-		id = bpf_map_lookup_elem(&tg_lpm4, &k);
+		v = bpf_map_lookup_elem(trie4, &k);
 	} else {
 		struct tg_lpm6_key k = { .prefixlen = 128 };
 
 		__builtin_memcpy(k.addr, addr, 16);
-		id = bpf_map_lookup_elem(&tg_lpm6, &k);
+		v = bpf_map_lookup_elem(trie6, &k);
 	}
-	return id ? *id : TG_TENANT_UNATTRIBUTED;
+	return v ? *v : 0;
+}
+
+/* Fragments: the first one (offset 0) carries the ports and leaves them behind for the
+ * rest of its datagram; a later one whose first was not seen gets ports 0 and the
+ * orphan flag, so it still lands in exactly one flow. */
+static __always_inline void tg_frag_ports(const struct tg_pkt *p, struct tg_flow_key *k)
+{
+	struct tg_frag_key fk = { .family = p->family, .proto = p->l4_proto, .id = p->frag_id };
+	struct tg_frag_ports *fp;
+
+	__builtin_memcpy(fk.src, p->src, 16);
+	__builtin_memcpy(fk.dst, p->dst, 16);
+	if (!p->later_frag) {
+		struct tg_frag_ports ports = { .sport = p->sport, .dport = p->dport };
+
+		bpf_map_update_elem(&tg_frags, &fk, &ports, BPF_ANY);
+		tg_stat_add(TG_STAT_FRAGS_FIRST, 1);
+		return;
+	}
+	fp = bpf_map_lookup_elem(&tg_frags, &fk);
+	if (fp) {
+		k->sport = fp->sport;
+		k->dport = fp->dport;
+		tg_stat_add(TG_STAT_FRAGS_JOINED, 1);
+	} else {
+		k->flags |= TG_FLOW_ORPHAN_FRAGS;
+		tg_stat_add(TG_STAT_FRAGS_ORPHAN, 1);
+	}
+}
+
+/* Adds a packet to its flow. Another CPU may insert the same key between our lookup and
+ * our insert; then the insert fails with EEXIST and the second lookup finds it. */
+static __always_inline void tg_flow_add(const struct tg_flow_key *k, __u64 segs, __u64 bytes,
+					__u8 tcp_flags, __u32 class_id)
+{
+	__u64 now = tg_now();
+	struct tg_flow *f;
+
+	f = bpf_map_lookup_elem(&tg_flows, k);
+	if (!f) {
+		struct tg_flow nf = {
+			.packets = segs,
+			.bytes = bytes,
+			.first_ns = now,
+			.last_ns = now,
+			.tcp_flags = tcp_flags,
+			.class_id = class_id,
+		};
+
+		if (bpf_map_update_elem(&tg_flows, k, &nf, BPF_NOEXIST) == 0) {
+			tg_stat_add(TG_STAT_FLOWS_CREATED, 1);
+			return;
+		}
+		f = bpf_map_lookup_elem(&tg_flows, k);
+		if (!f) {
+			tg_stat_add(TG_STAT_FLOWS_LOST, segs);
+			return;
+		}
+	}
+	f->packets += segs;
+	f->bytes += bytes;
+	if (!f->first_ns)
+		f->first_ns = now; /* first packet of this flow on this CPU */
+	f->last_ns = now;
+	f->tcp_flags |= tcp_flags;
+	f->class_id = class_id;
+}
+
+static __always_inline void tg_bill(__u32 tenant, __u32 class_id, int dir, __u64 segs, __u64 bytes)
+{
+	__u32 cell = tenant * TG_MAX_CLASSES + (class_id & (TG_MAX_CLASSES - 1));
+	struct tg_tenant_stats *st = bpf_map_lookup_elem(&tg_tenant_stats, &cell);
+
+	if (st) {
+		st->dir[dir & 1].packets += segs;
+		st->dir[dir & 1].bytes += bytes;
+	}
 }
 
 static __always_inline int tg_parse_skb(struct __sk_buff *skb, struct tg_pkt *p)
@@ -62,61 +151,144 @@ static __always_inline int tg_parse_skb(struct __sk_buff *skb, struct tg_pkt *p)
 	return err;
 }
 
-static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
-{
-	__u32 ifindex = skb->ifindex;
-	struct tg_tenant_stats *st;
-	struct tg_pkt p = {};
-	struct tg_iface *ifc;
-	__u64 segs, bytes;
-	__u32 tenant;
-	int dir, err;
+/* One frame (or GSO super-packet) as a hook saw it, ready to be accounted. */
+struct tg_frame {
+	__u32 ifindex;
+	enum tg_hook hook;
+	__u64 segs;  /* wire frames it stands for */
+	__u64 bytes; /* wire bytes, by the byte rule */
+	__u16 hw_vlan; /* VLAN tag held in skb metadata (tc), 0 when none */
+	__u8 hw_vlan_present;
+};
 
-	ifc = bpf_map_lookup_elem(&tg_ifaces, &ifindex);
-	if (!ifc) {
-		tg_stat_add(TG_STAT_UNKNOWN_IFACE, 1);
-		return TG_TC_ACT_UNSPEC;
+/* Attribution, classification, flow and billing: everything after the parse, the same
+ * for every hook. err is the parser's result for p. */
+static __always_inline void tg_account(const struct tg_frame *fr, const struct tg_iface *ifc,
+				       const struct tg_pkt *p, int err)
+{
+	__u32 tenant = TG_TENANT_UNATTRIBUTED, class_id = TG_CLASS_INTERNET;
+	struct tg_flow_key k = {};
+	int dir;
+
+	/* Who and which way. Direction is always seen from the tenant. */
+	if (ifc->role == TG_ROLE_TENANT) {
+		/* The host side of a tenant's link: what arrives came from the tenant. */
+		tenant = ifc->tenant_id;
+		dir = fr->hook == TG_HOOK_INGRESS ? TG_DIR_EGRESS : TG_DIR_INGRESS;
+	} else if (ifc->role == TG_ROLE_UPLINK) {
+		/* An uplink: the tenant is whoever owns the inner address. */
+		dir = fr->hook == TG_HOOK_INGRESS ? TG_DIR_INGRESS : TG_DIR_EGRESS;
+		if (!err)
+			tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family,
+					       dir == TG_DIR_INGRESS ? p->dst : p->src);
+	} else {
+		/* A capture point sees both ways: towards the tenant owning the destination,
+		 * else from the tenant owning the source. */
+		dir = TG_DIR_INGRESS;
+		if (!err) {
+			tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
+			if (tenant == TG_TENANT_UNATTRIBUTED) {
+				tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->src);
+				if (tenant != TG_TENANT_UNATTRIBUTED)
+					dir = TG_DIR_EGRESS;
+			}
+		}
+	}
+	if (tenant >= TG_MAX_TENANTS)
+		tenant = TG_TENANT_UNATTRIBUTED;
+
+	if (err) {
+		/* The `unparsed` bucket: counted by reason, still billed to the interface's
+		 * tenant (class internet: there is no address to classify). */
+		tg_stat_add(TG_STAT_UNPARSED_PACKETS, fr->segs);
+		tg_stat_add(TG_STAT_UNPARSED_BYTES, fr->bytes);
+		tg_unparsed_add(-err, fr->segs, fr->bytes);
+	} else {
+		class_id = tg_lpm_lookup(&tg_class4, &tg_class6, p->family,
+					 dir == TG_DIR_INGRESS ? p->src : p->dst);
+		k.tenant_id = tenant;
+		k.family = p->family;
+		k.proto = p->l4_proto;
+		k.dir = dir;
+		if (fr->hw_vlan_present) {
+			/* the outer tag is in the skb's metadata, the parser saw the inner one */
+			k.vlan_id[0] = fr->hw_vlan & 0x0fff;
+			k.vlan_id[1] = p->vlan_id[0];
+			k.vlans = p->vlans + 1 > TG_MAX_VLAN ? TG_MAX_VLAN : p->vlans + 1;
+		} else {
+			k.vlan_id[0] = p->vlan_id[0];
+			k.vlan_id[1] = p->vlan_id[1];
+			k.vlans = p->vlans;
+		}
+		k.sport = p->sport;
+		k.dport = p->dport;
+		__builtin_memcpy(k.src, p->src, 16);
+		__builtin_memcpy(k.dst, p->dst, 16);
+		if (p->frag)
+			tg_frag_ports(p, &k);
+		tg_flow_add(&k, fr->segs, fr->bytes, p->tcp_flags, class_id);
 	}
 
+	if (tenant == TG_TENANT_UNATTRIBUTED) {
+		tg_stat_add(TG_STAT_UNATTRIBUTED_PACKETS, fr->segs);
+		tg_stat_add(TG_STAT_UNATTRIBUTED_BYTES, fr->bytes);
+	}
+	tg_bill(tenant, class_id, dir, fr->segs, fr->bytes);
+}
+
+/* tc: the skb may stand for gso_segs wire frames and may carry its outer VLAN tag in
+ * metadata; both are on the wire and billed. */
+static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
+{
+	struct tg_frame fr = { .ifindex = skb->ifindex, .hook = hook };
+	struct tg_iface *ifc;
+	struct tg_pkt p = {};
+	int err;
+
+	ifc = bpf_map_lookup_elem(&tg_ifaces, &fr.ifindex);
+	if (!ifc) {
+		tg_stat_add(TG_STAT_UNKNOWN_IFACE, 1);
+		return TG_TC_ACT_UNSPEC; /* not ours: no parse, no pull */
+	}
 	err = tg_parse_skb(skb, &p);
 
-	segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	bytes = skb->len;
-	if (segs > 1) {
+	fr.segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	fr.bytes = skb->len;
+	if (fr.segs > 1) {
 		tg_stat_add(TG_STAT_GSO_PACKETS, 1);
 		if (err)
 			tg_stat_add(TG_STAT_GSO_INEXACT, 1);
 		else
-			bytes += (segs - 1) * p.hdr_len;
+			fr.bytes += (fr.segs - 1) * p.hdr_len;
 	}
-	if (skb->vlan_present)
-		bytes += segs * TG_VLAN_HLEN;
-	if (err) {
-		tg_stat_add(TG_STAT_UNPARSED_PACKETS, segs);
-		tg_stat_add(TG_STAT_UNPARSED_BYTES, bytes);
+	if (skb->vlan_present) {
+		fr.bytes += fr.segs * TG_VLAN_HLEN;
+		fr.hw_vlan = skb->vlan_tci;
+		fr.hw_vlan_present = 1;
 	}
-
-	if (ifc->role == TG_ROLE_TENANT) {
-		/* The host side of a tenant's link: what arrives came from the tenant. */
-		tenant = ifc->tenant_id;
-		dir = hook == TG_HOOK_INGRESS ? TG_DIR_EGRESS : TG_DIR_INGRESS;
-	} else {
-		/* An uplink: the tenant is whoever owns the inner address. */
-		dir = hook == TG_HOOK_INGRESS ? TG_DIR_INGRESS : TG_DIR_EGRESS;
-		tenant = err ? TG_TENANT_UNATTRIBUTED
-			     : tg_lpm_lookup(&p, dir == TG_DIR_INGRESS ? p.dst : p.src);
-	}
-
-	if (tenant == TG_TENANT_UNATTRIBUTED) {
-		tg_stat_add(TG_STAT_UNATTRIBUTED_PACKETS, segs);
-		tg_stat_add(TG_STAT_UNATTRIBUTED_BYTES, bytes);
-	}
-	st = bpf_map_lookup_elem(&tg_tenant_stats, &tenant);
-	if (st) {
-		st->dir[dir & 1].packets += segs;
-		st->dir[dir & 1].bytes += bytes;
-	}
+	tg_account(&fr, ifc, &p, err);
 	return TG_TC_ACT_UNSPEC;
+}
+
+/* XDP: one wire frame, tags in the data, before any GRO. The program is frags-aware, so
+ * a jumbo frame's bytes beyond the first buffer are counted too. */
+static __always_inline int tg_meter_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct tg_frame fr = { .ifindex = ctx->ingress_ifindex, .hook = TG_HOOK_INGRESS, .segs = 1 };
+	struct tg_iface *ifc;
+	struct tg_pkt p = {};
+	int err;
+
+	ifc = bpf_map_lookup_elem(&tg_ifaces, &fr.ifindex);
+	if (!ifc) {
+		tg_stat_add(TG_STAT_UNKNOWN_IFACE, 1);
+		return XDP_PASS;
+	}
+	err = tg_parse(data, data_end, &p);
+	fr.bytes = bpf_xdp_get_buff_len(ctx);
+	tg_account(&fr, ifc, &p, err);
+	return XDP_PASS;
 }
 
 #endif /* TG_METER_H */

@@ -51,9 +51,10 @@ struct tg_pkt {
 	__u8 vlans;	 /* tags seen (0..TG_MAX_VLAN) */
 	__u8 frag;	 /* 1 when the packet is a fragment */
 	__u8 later_frag; /* 1 when it is a non-first fragment (no L4 header) */
-	__u8 pad;
+	__u8 tcp_flags;	 /* byte 13 of the TCP header (CWR..FIN) */
 	__u16 vlan_id[TG_MAX_VLAN];
-	__u16 sport, dport;    /* network order; ICMP: type and code in sport */
+	__u16 sport, dport;    /* network order; ICMP: type and code */
+	__u32 frag_id;	       /* IPv4 identification or IPv6 fragment id, network order */
 	__u32 hdr_len;	       /* bytes from frame start to the end of the L4 header */
 	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
 };
@@ -108,6 +109,7 @@ static __always_inline int tg_parse_ipv4(struct tg_cursor *c, struct tg_pkt *p)
 	p->l4_proto = iph->protocol;
 	if (iph->frag_off & bpf_htons(TG_IP_MF | TG_IP_OFFSET)) {
 		p->frag = 1;
+		p->frag_id = iph->id;
 		p->later_frag = !!(iph->frag_off & bpf_htons(TG_IP_OFFSET));
 	}
 	c->pos += ihl;
@@ -147,6 +149,7 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 			if ((void *)(fh + 1) > c->end)
 				return TG_PARSE_TRUNC_L3;
 			p->frag = 1;
+			p->frag_id = fh->identification;
 			p->later_frag = !!(fh->frag_off & bpf_htons(0xfff8));
 			nexthdr = fh->nexthdr;
 			c->pos = fh + 1;
@@ -176,6 +179,7 @@ static __always_inline int tg_parse_l4(struct tg_cursor *c, struct tg_pkt *p)
 			return TG_PARSE_TRUNC_L4;
 		p->sport = th->source;
 		p->dport = th->dest;
+		p->tcp_flags = ((__u8 *)th)[13];
 		c->pos += th->doff * 4;
 		return TG_PARSE_OK;
 	}
@@ -196,7 +200,8 @@ static __always_inline int tg_parse_l4(struct tg_cursor *c, struct tg_pkt *p)
 		/* type, code, checksum: the part common to every ICMP message */
 		if ((void *)(ic + 4) > c->end)
 			return TG_PARSE_TRUNC_L4;
-		p->sport = bpf_htons((__u16)ic[0] << 8 | ic[1]);
+		p->sport = bpf_htons(ic[0]);
+		p->dport = bpf_htons(ic[1]);
 		c->pos = ic + 4;
 		return TG_PARSE_OK;
 	}

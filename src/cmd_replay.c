@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tollgate replay FILE [-c CONFIG] [--json]: every frame of a capture through the real
+ * uplink program with BPF_PROG_TEST_RUN, on private maps programmed from the
+ * configuration exactly as the agent would program them. Nothing is attached and
+ * nothing is pinned; the machine's datapath is never touched.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#define PCAP_DONT_INCLUDE_PCAP_BPF_H /* its struct bpf_insn clashes with linux/bpf.h */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "config.h"
+#include "datapath.h"
+#include "flows.h"
+#include "json.h"
+#include "store.h"
+
+#define TAP_IFINDEX 1	     /* test runs see the loopback device as their interface */
+#define MIN_RUN_LEN 14	     /* the kernel refuses shorter test-run frames */
+#define MAX_RUN_LEN 65535    /* and frames longer than a frags program can take */
+#define ETH_MIN_HDR 14
+
+static const char *const unparsed_names[TG_UNPARSED_MAX] = {
+	[TG_UNPARSED_TRUNC_L2] = "truncated_l2", [TG_UNPARSED_NOT_IP] = "not_ip",
+	[TG_UNPARSED_TRUNC_L3] = "truncated_l3", [TG_UNPARSED_BAD_L3] = "bad_l3",
+	[TG_UNPARSED_EXT_LIMIT] = "ext_limit",	 [TG_UNPARSED_TRUNC_L4] = "truncated_l4",
+	[TG_UNPARSED_BAD_L4] = "bad_l4",
+};
+
+struct replay {
+	const char *file;
+	struct tg_config cfg;
+	bool have_cfg;
+	struct tg_datapath *dp;
+	struct tg_applied ap;
+	uint64_t frames, bytes;
+	uint64_t verdict[5];	       /* by XDP action */
+	struct tg_counter not_run;     /* frames the kernel would not run: too short or long */
+	struct tg_counter snap_padded; /* frames cut by the snap length, run padded */
+	uint32_t capacity;
+};
+
+static const char *const xdp_names[5] = { "aborted", "drop", "pass", "tx", "redirect" };
+
+static int count_frames(const char *file, uint64_t *n)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	pcap_t *pc;
+	int rc;
+
+	pc = pcap_open_offline(file, errbuf);
+	if (!pc) {
+		fprintf(stderr, "tollgate: cannot read %s: %s\n", file, errbuf);
+		return -EINVAL;
+	}
+	*n = 0;
+	while ((rc = pcap_next_ex(pc, &h, &d)) == 1)
+		(*n)++;
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "tollgate: %s: %s\n", file, pcap_geterr(pc));
+	pcap_close(pc);
+	return rc == PCAP_ERROR ? -EINVAL : 0;
+}
+
+static int run_frame(struct replay *r, int prog_fd, const struct pcap_pkthdr *h, const u_char *d,
+		     u_char *buf)
+{
+	uint32_t len = h->caplen;
+	const void *data = d;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err;
+
+	r->frames++;
+	r->bytes += h->len;
+	if (h->caplen < h->len && h->len <= MAX_RUN_LEN) {
+		/* Cut by the capture's snap length: run it at its wire length so that its
+		 * bytes count as they crossed the wire; the missing bytes read as zeros. */
+		memcpy(buf, d, h->caplen);
+		memset(buf + h->caplen, 0, h->len - h->caplen);
+		data = buf;
+		len = h->len;
+		r->snap_padded.packets++;
+		r->snap_padded.bytes += h->len;
+	}
+	if (len < MIN_RUN_LEN || len > MAX_RUN_LEN) {
+		r->not_run.packets++;
+		r->not_run.bytes += h->len;
+		return 0;
+	}
+	tg_datapath_set_clock(r->dp, (uint64_t)h->ts.tv_sec * 1000000000ull +
+					     (uint64_t)h->ts.tv_usec * 1000ull);
+	opts.data_in = data;
+	opts.data_size_in = len;
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err) {
+		err = -errno;
+		if (err == -EINVAL) {
+			r->not_run.packets++;
+			r->not_run.bytes += h->len;
+			return 0;
+		}
+		fprintf(stderr, "tollgate: test run of frame %" PRIu64 " failed: %s\n", r->frames,
+			strerror(-err));
+		return err;
+	}
+	if (opts.retval < 5)
+		r->verdict[opts.retval]++;
+	return 0;
+}
+
+static int replay_file(struct replay *r)
+{
+	int prog_fd = tg_datapath_prog_fd(r->dp, TG_PROG_XDP);
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	u_char *buf;
+	pcap_t *pc;
+	int rc, err = 0, dlt;
+
+	pc = pcap_open_offline(r->file, errbuf);
+	if (!pc) {
+		fprintf(stderr, "tollgate: cannot read %s: %s\n", r->file, errbuf);
+		return -EINVAL;
+	}
+	dlt = pcap_datalink(pc);
+	if (dlt != 1 /* DLT_EN10MB, in the pcap header we cannot include */) {
+		fprintf(stderr,
+			"tollgate: %s: link type %s is not supported (Ethernet captures only)\n",
+			r->file, pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
+								: "unknown");
+		pcap_close(pc);
+		return -EINVAL;
+	}
+	buf = malloc(MAX_RUN_LEN);
+	if (!buf) {
+		pcap_close(pc);
+		return -ENOMEM;
+	}
+	while (!err && (rc = pcap_next_ex(pc, &h, &d)) == 1)
+		err = run_frame(r, prog_fd, h, d, buf);
+	if (!err && rc == PCAP_ERROR) {
+		fprintf(stderr, "tollgate: %s: %s (after %" PRIu64 " frames)\n", r->file,
+			pcap_geterr(pc), r->frames);
+		err = -EINVAL;
+	}
+	free(buf);
+	pcap_close(pc);
+	return err;
+}
+
+static int cmp_flows(const void *x, const void *y)
+{
+	const struct tg_flow_entry *a = x, *b = y;
+
+	if (a->val.bytes != b->val.bytes)
+		return a->val.bytes < b->val.bytes ? 1 : -1;
+	return memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
+static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
+		       const struct tg_tenant_stats *cells, uint32_t top,
+		       const struct tg_counter *unparsed, const uint64_t *stats)
+{
+	struct tg_flow_names nm = { .tenants = r->ap.meta, .classes = r->ap.classes };
+	uint64_t up_packets = r->not_run.packets, up_bytes = r->not_run.bytes;
+	const char *sep = "";
+
+	for (int i = 1; i < TG_UNPARSED_MAX; i++) {
+		up_packets += unparsed[i].packets;
+		up_bytes += unparsed[i].bytes;
+	}
+	printf("{\"capture\": ");
+	tg_json_string(stdout, r->file);
+	printf(", \"frames\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"flows\": [", r->frames,
+	       r->bytes);
+	for (size_t i = 0; i < nfl; i++) {
+		fputs(i ? ",\n  " : "\n  ", stdout);
+		tg_flow_json(stdout, &fl[i], &nm, NULL);
+	}
+	printf("],\n \"tenants\": [");
+	for (uint32_t id = 0; id < top; id++) {
+		for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
+			const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+			char cls[TG_CLASS_NAME_MAX];
+
+			tg_class_name(r->ap.classes, c, cls, sizeof(cls));
+			for (int d = 0; d < TG_DIR_MAX; d++) {
+				if (!cell->dir[d].packets)
+					continue;
+				fputs(sep, stdout);
+				sep = ",\n  ";
+				fputs("{\"tenant\": ", stdout);
+				if (id)
+					tg_json_string(stdout, r->ap.meta[id].name);
+				else
+					fputs("null", stdout);
+				fputs(", \"class\": ", stdout);
+				tg_json_string(stdout, cls);
+				printf(", \"direction\": \"%s\", \"packets\": %llu, \"bytes\": "
+				       "%llu}",
+				       tg_dir_name(d), (unsigned long long)cell->dir[d].packets,
+				       (unsigned long long)cell->dir[d].bytes);
+			}
+		}
+	}
+	printf("],\n \"verdicts\": {");
+	sep = "";
+	for (int v = 0; v < 5; v++) {
+		if (!r->verdict[v])
+			continue;
+		printf("%s\"%s\": %" PRIu64, sep, xdp_names[v], r->verdict[v]);
+		sep = ", ";
+	}
+	printf("},\n \"events\": [],\n \"unparsed\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+	       ", \"reasons\": {",
+	       up_packets, up_bytes);
+	for (int i = 1; i < TG_UNPARSED_MAX; i++)
+		printf("\"%s\": {\"packets\": %llu, \"bytes\": %llu}, ", unparsed_names[i],
+		       (unsigned long long)unparsed[i].packets,
+		       (unsigned long long)unparsed[i].bytes);
+	printf("\"not_run\": {\"packets\": %llu, \"bytes\": %llu}}},\n",
+	       (unsigned long long)r->not_run.packets, (unsigned long long)r->not_run.bytes);
+	printf(" \"snap_padded\": {\"packets\": %llu, \"bytes\": %llu},\n",
+	       (unsigned long long)r->snap_padded.packets,
+	       (unsigned long long)r->snap_padded.bytes);
+	printf(" \"fragments\": {\"first\": %" PRIu64 ", \"joined\": %" PRIu64
+	       ", \"orphan\": %" PRIu64 "},\n",
+	       stats[TG_STAT_FRAGS_FIRST], stats[TG_STAT_FRAGS_JOINED], stats[TG_STAT_FRAGS_ORPHAN]);
+	printf(" \"flow_table\": {\"capacity\": %u, \"created\": %" PRIu64 ", \"live\": %zu"
+	       ", \"evictions\": %" PRIu64 ", \"lost\": %" PRIu64 "}}\n",
+	       r->capacity, stats[TG_STAT_FLOWS_CREATED], nfl,
+	       stats[TG_STAT_FLOWS_CREATED] - (uint64_t)nfl, stats[TG_STAT_FLOWS_LOST]);
+}
+
+static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
+		       const struct tg_tenant_stats *cells, uint32_t top,
+		       const struct tg_counter *unparsed, const uint64_t *stats)
+{
+	uint64_t up_packets = r->not_run.packets, up_bytes = r->not_run.bytes;
+	size_t show = nfl < 20 ? nfl : 20;
+
+	for (int i = 1; i < TG_UNPARSED_MAX; i++) {
+		up_packets += unparsed[i].packets;
+		up_bytes += unparsed[i].bytes;
+	}
+	printf("%s: %" PRIu64 " frames, %" PRIu64 " bytes; %zu flows; %" PRIu64
+	       " frames unparsed (%" PRIu64 " bytes); verdicts:",
+	       r->file, r->frames, r->bytes, nfl, up_packets, up_bytes);
+	for (int v = 0; v < 5; v++) {
+		if (r->verdict[v])
+			printf(" %s %" PRIu64, xdp_names[v], r->verdict[v]);
+	}
+	printf("\n");
+	if (stats[TG_STAT_FLOWS_CREATED] > nfl)
+		printf("flow table: %" PRIu64 " flows evicted (capacity %u)\n",
+		       stats[TG_STAT_FLOWS_CREATED] - (uint64_t)nfl, r->capacity);
+	printf("\n%-16s %-10s %-8s %12s %14s\n", "TENANT", "CLASS", "DIR", "PACKETS", "BYTES");
+	for (uint32_t id = 0; id < top; id++) {
+		for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
+			const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+			char cls[TG_CLASS_NAME_MAX];
+
+			tg_class_name(r->ap.classes, c, cls, sizeof(cls));
+			for (int d = 0; d < TG_DIR_MAX; d++) {
+				if (!cell->dir[d].packets)
+					continue;
+				printf("%-16s %-10s %-8s %12llu %14llu\n",
+				       id ? r->ap.meta[id].name : "-", cls, tg_dir_name(d),
+				       (unsigned long long)cell->dir[d].packets,
+				       (unsigned long long)cell->dir[d].bytes);
+			}
+		}
+	}
+	printf("\ntop %zu flows by bytes:\n%-5s %-39s %-6s %-39s %-6s %8s %12s\n", show, "PROTO",
+	       "SRC", "SPORT", "DST", "DPORT", "PACKETS", "BYTES");
+	for (size_t i = 0; i < show; i++) {
+		char src[64], dst[64], pb[8];
+
+		tg_flow_addr(&fl[i].key, false, src, sizeof(src));
+		tg_flow_addr(&fl[i].key, true, dst, sizeof(dst));
+		printf("%-5s %-39s %-6u %-39s %-6u %8llu %12llu\n",
+		       tg_proto_name(fl[i].key.proto, pb, sizeof(pb)), src, ntohs(fl[i].key.sport),
+		       dst, ntohs(fl[i].key.dport), (unsigned long long)fl[i].val.packets,
+		       (unsigned long long)fl[i].val.bytes);
+	}
+}
+
+static int report(struct replay *r, bool json)
+{
+	const struct tg_maps *m = tg_datapath_maps(r->dp);
+	struct tg_counter unparsed[TG_UNPARSED_MAX];
+	struct tg_tenant_stats *cells = NULL;
+	struct tg_flow_entry *fl = NULL;
+	uint64_t stats[TG_STAT_MAX];
+	uint32_t top = tg_meta_top(r->ap.meta);
+	size_t nfl = 0;
+	int err;
+
+	cells = calloc((size_t)top * TG_MAX_CLASSES, sizeof(*cells));
+	err = cells ? tg_maps_read_cells(m, cells, top) : -ENOMEM;
+	if (!err)
+		err = tg_maps_read_unparsed(m, unparsed);
+	if (!err)
+		err = tg_maps_read_stats(m, stats);
+	if (!err)
+		err = tg_flows_read(m->flows, TG_FLOW_READ_AUTO, &fl, &nfl);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot read the results: %s\n", strerror(-err));
+		goto out;
+	}
+	qsort(fl, nfl, sizeof(*fl), cmp_flows);
+	if (json)
+		print_json(r, fl, nfl, cells, top, unparsed, stats);
+	else
+		print_text(r, fl, nfl, cells, top, unparsed, stats);
+out:
+	free(cells);
+	free(fl);
+	return err;
+}
+
+static int setup(struct replay *r, uint64_t frames)
+{
+	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "replay" };
+	struct tg_datapath_opts o;
+	uint32_t key = TAP_IFINDEX;
+	uint64_t want;
+	int err, cpus = libbpf_num_possible_cpus();
+
+	/* A flow table no larger than the capture needs: a capture of N frames has at most
+	 * N flows, and the LRU's per-CPU free lists need some slack before it evicts. */
+	want = frames + 1024ull * (cpus > 0 ? cpus : 1);
+	r->capacity = r->cfg.flows.capacity && r->cfg.flows.capacity < want
+			      ? r->cfg.flows.capacity
+			      : (uint32_t)(want < TG_DEFAULT_FLOWS ? want : TG_DEFAULT_FLOWS);
+	o.flow_capacity = r->capacity;
+	err = tg_datapath_load(NULL, &o, &r->dp);
+	if (err)
+		return err;
+	err = tg_apply(tg_datapath_maps(r->dp), &r->cfg, &r->ap);
+	if (!err && bpf_map_update_elem(tg_datapath_maps(r->dp)->ifaces, &key, &tap, BPF_ANY))
+		err = -errno;
+	if (err)
+		fprintf(stderr, "tollgate: cannot program the replay maps: %s\n", strerror(-err));
+	return err;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "json", no_argument, NULL, 'j' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
+	const char *usage = "usage: tollgate replay FILE.pcap|FILE.pcapng [-c FILE] [--json]\n";
+	struct replay r = {};
+	const char *conf = NULL;
+	bool json = false;
+	uint64_t frames;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	r.file = argv[optind];
+	if (conf) {
+		struct tg_diags diags = {};
+
+		err = tg_config_load(conf, &r.cfg, &diags);
+		tg_diags_print(&diags, conf, stderr);
+		tg_diags_free(&diags);
+		if (err) {
+			if (err != -EINVAL)
+				fprintf(stderr, "tollgate: cannot read %s: %s\n", conf,
+					strerror(-err));
+			return 1;
+		}
+		r.have_cfg = true;
+	}
+	tg_libbpf_quiet();
+	err = count_frames(r.file, &frames);
+	if (!err)
+		err = setup(&r, frames);
+	if (!err)
+		err = replay_file(&r);
+	if (!err)
+		err = report(&r, json);
+	tg_applied_free(&r.ap);
+	tg_datapath_close(r.dp);
+	if (r.have_cfg)
+		tg_config_free(&r.cfg);
+	return err ? 1 : 0;
+}
