@@ -117,6 +117,10 @@ $(OUT)/tests/test_meter: tests/bpf/test_meter.c tests/tap.h $(SKELS) $(OUT)/libt
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+$(OUT)/tests/test_harvest: tests/bpf/test_harvest.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -lpthread -o $@
+
 $(OUT)/bench/prog_cost: bench/prog_cost.c $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LDLIBS) -o $@

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "config.h"
 #include "datapath.h"
+#include "flow_export.h"
 #include "harvest.h"
 #include "mounts.h"
 #include "netlink.h"
@@ -41,7 +42,8 @@ struct agent {
 	struct tg_store *store;
 	struct tg_applied ap; /* ids and names as programmed */
 	char node[64];
-	int lock_fd, nl_fd, timer_fd, sig_fd;
+	struct tg_flow_export *fx;
+	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd;
 };
 
 /* One agent per pin path: the pid file doubles as the lock. */
@@ -162,6 +164,18 @@ static int arm_timer(struct agent *a)
 	return timerfd_settime(a->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
 }
 
+static int arm_flow_timer(struct agent *a)
+{
+	struct itimerspec its = {};
+
+	a->flow_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (a->flow_fd < 0)
+		return -errno;
+	its.it_value.tv_sec = tg_flow_export_period(a->fx);
+	its.it_interval.tv_sec = its.it_value.tv_sec;
+	return timerfd_settime(a->flow_fd, 0, &its, NULL) ? -errno : 0;
+}
+
 static int init_state(struct agent *a)
 {
 	struct tg_state st = {};
@@ -242,22 +256,29 @@ static int start(struct agent *a)
 		fprintf(stderr, "tollgate: cannot list interfaces: %s\n", strerror(-err));
 		return err;
 	}
+	err = tg_flow_export_open(&a->cfg, a->maps, &a->fx);
+	if (err)
+		return err;
+	err = arm_flow_timer(a);
+	if (err)
+		return err;
 	return arm_timer(a);
 }
 
 static int loop(struct agent *a)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = a->sig_fd, .events = POLLIN },
 		{ .fd = a->timer_fd, .events = POLLIN },
 		{ .fd = a->nl_fd, .events = POLLIN },
+		{ .fd = a->flow_fd, .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	uint64_t ticks;
 	int err;
 
 	for (;;) {
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -270,6 +291,13 @@ static int loop(struct agent *a)
 			err = arm_timer(a);
 			if (err)
 				return err;
+		}
+		if (pfd[3].revents & POLLIN) {
+			if (read(a->flow_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return -errno;
+			err = tg_flow_export_cycle(a->fx, &a->ap, false);
+			if (err)
+				fprintf(stderr, "tollgate: flow cycle: %s\n", strerror(-err));
 		}
 		if (pfd[2].revents & POLLIN) {
 			err = tg_nl_link_events_read(a->nl_fd, on_link, a);
@@ -290,6 +318,7 @@ static int loop(struct agent *a)
 			}
 			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",
 				strsignal(si.ssi_signo));
+			tg_flow_export_cycle(a->fx, &a->ap, true);
 			return harvest(a, interval_of(a, now_s()));
 		}
 	}
@@ -304,6 +333,7 @@ static void agent_close(struct agent *a)
 		st.agent_started = 0;
 		tg_state_write(a->maps, &st);
 	}
+	tg_flow_export_close(a->fx);
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);
 	tg_applied_free(&a->ap);
@@ -318,6 +348,8 @@ static void agent_close(struct agent *a)
 		close(a->nl_fd);
 	if (a->timer_fd >= 0)
 		close(a->timer_fd);
+	if (a->flow_fd >= 0)
+		close(a->flow_fd);
 	if (a->sig_fd >= 0)
 		close(a->sig_fd);
 	tg_config_free(&a->cfg);
@@ -336,7 +368,7 @@ int cmd_run(int argc, char **argv)
 					      { "verbose", no_argument, NULL, 'v' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	struct agent a = { .lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1 };
+	struct agent a = { .lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1 };
 	const char *file = TG_DEFAULT_CONFIG;
 	struct tg_diags d = {};
 	int c, err;

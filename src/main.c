@@ -16,6 +16,7 @@ static const struct {
 	{ "status", cmd_status, "agent and datapath health" },
 	{ "tenants", cmd_tenants, "live per-tenant counters and rates" },
 	{ "bill", cmd_bill, "billed usage per tenant, direction and interval" },
+	{ "flows", cmd_flows, "active flows with rates" },
 	{ "replay", cmd_replay, "run a capture through the BPF programs, offline" },
 };
 
