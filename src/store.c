@@ -812,13 +812,15 @@ static void print_csv(FILE *out, const struct tg_bill_row *rows, size_t n)
 	char start[32], end[32];
 	size_t i;
 
-	fputs("node,tenant,direction,start,end,bytes,packets\n", out);
+	fputs("node,tenant,class,direction,start,end,bytes,packets\n", out);
 	for (i = 0; i < n; i++) {
 		tg_format_time(rows[i].start, start, sizeof(start));
 		tg_format_time(rows[i].end, end, sizeof(end));
 		put_csv_field(out, rows[i].node);
 		fputc(',', out);
 		put_csv_field(out, rows[i].tenant);
+		fputc(',', out);
+		put_csv_field(out, rows[i].class_name);
 		fprintf(out, ",%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n", tg_dir_name(rows[i].dir), start,
 			end, rows[i].bytes, rows[i].packets);
 	}
@@ -839,6 +841,8 @@ static void print_json(FILE *out, const struct tg_bill_row *rows, size_t n)
 		tg_json_string(out, rows[i].node);
 		fputs(",\"tenant\":", out);
 		tg_json_string(out, rows[i].tenant);
+		fputs(",\"class\":", out);
+		tg_json_string(out, rows[i].class_name);
 		fprintf(out,
 			",\"direction\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"bytes\":%" PRIu64
 			",\"packets\":%" PRIu64 "}",
@@ -847,17 +851,19 @@ static void print_json(FILE *out, const struct tg_bill_row *rows, size_t n)
 	fputs(n ? "\n]\n" : "]\n", out);
 }
 
-/* A table line: one node's ingress and egress of one tenant and interval, or a total. */
+/* A table line: one node's ingress and egress of one tenant, class and interval, or a
+ * total. */
 struct bill_line {
 	const char *node;
 	const char *tenant;
+	const char *class_name;
 	int64_t start, end;
 	uint64_t num[4]; /* in bytes, in packets, out bytes, out packets */
 };
 
 struct table_widths {
 	bool show_node;
-	int node, tenant, num[4];
+	int node, tenant, class_name, num[4];
 };
 
 static const char *const num_heads[4] = { "IN BYTES", "IN PKTS", "OUT BYTES", "OUT PKTS" };
@@ -879,12 +885,13 @@ static void line_init(struct bill_line *l, const struct tg_bill_row *r, bool wit
 	memset(l, 0, sizeof(*l));
 	l->node = with_node ? r->node : NULL;
 	l->tenant = r->tenant;
+	l->class_name = r->class_name;
 	l->start = r->start;
 	l->end = r->end;
 }
 
-/* Merges rows[i..] sharing node, tenant and start into *l; returns the next index.
- * Only adjacent rows merge, which tg_store_query()'s order guarantees. */
+/* Merges rows[i..] sharing node, tenant, class and start into *l; returns the next
+ * index. Only adjacent rows merge, which tg_store_query()'s order guarantees. */
 static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, struct bill_line *l)
 {
 	size_t j;
@@ -892,6 +899,7 @@ static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, stru
 	line_init(l, &rows[i], true);
 	for (j = i; j < n; j++) {
 		if (rows[j].start != rows[i].start || strcmp(rows[j].tenant, rows[i].tenant) ||
+		    strcmp(rows[j].class_name, rows[i].class_name) ||
 		    strcmp(rows[j].node, rows[i].node))
 			break;
 		line_add(l, &rows[j]);
@@ -899,16 +907,17 @@ static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, stru
 	return j;
 }
 
-static int cmp_row_tenant(const void *a, const void *b)
+static int cmp_row_cell(const void *a, const void *b)
 {
 	const struct tg_bill_row *const *x = a;
 	const struct tg_bill_row *const *y = b;
+	int c = strcmp((*x)->tenant, (*y)->tenant);
 
-	return strcmp((*x)->tenant, (*y)->tenant);
+	return c ? c : strcmp((*x)->class_name, (*y)->class_name);
 }
 
-/* Per-tenant sums over the whole selection, sorted by tenant name. */
-static struct bill_line *tenant_totals(const struct tg_bill_row *rows, size_t n, size_t *nt)
+/* Per tenant and class sums over the whole selection, sorted by tenant, then class. */
+static struct bill_line *cell_totals(const struct tg_bill_row *rows, size_t n, size_t *nt)
 {
 	const struct tg_bill_row **idx = calloc(n, sizeof(*idx));
 	struct bill_line *tot = calloc(n, sizeof(*tot));
@@ -921,9 +930,9 @@ static struct bill_line *tenant_totals(const struct tg_bill_row *rows, size_t n,
 	}
 	for (i = 0; i < n; i++)
 		idx[i] = &rows[i];
-	qsort(idx, n, sizeof(*idx), cmp_row_tenant);
+	qsort(idx, n, sizeof(*idx), cmp_row_cell);
 	for (i = 0; i < n; i++) {
-		if (!k || strcmp(idx[i]->tenant, tot[k - 1].tenant))
+		if (!k || cmp_row_cell(&idx[i], &idx[i - 1]))
 			line_init(&tot[k++], idx[i], false);
 		line_add(&tot[k - 1], idx[i]);
 	}
@@ -951,6 +960,9 @@ static void fit_line(struct table_widths *w, const struct bill_line *l)
 	len = (int)strlen(l->tenant);
 	if (len > w->tenant)
 		w->tenant = len;
+	len = (int)strlen(l->class_name);
+	if (len > w->class_name)
+		w->class_name = len;
 	for (i = 0; i < 4; i++)
 		if (num_width(l->num[i]) > w->num[i])
 			w->num[i] = num_width(l->num[i]);
@@ -965,7 +977,8 @@ static void print_line(FILE *out, const struct table_widths *w, const struct bil
 	tg_format_time(l->end, end, sizeof(end));
 	if (w->show_node)
 		fprintf(out, "%-*s  ", w->node, l->node ? l->node : "");
-	fprintf(out, "%-20s  %-20s  %-*s", start, end, w->tenant, l->tenant);
+	fprintf(out, "%-20s  %-20s  %-*s  %-*s", start, end, w->tenant, l->tenant, w->class_name,
+		l->class_name);
 	for (i = 0; i < 4; i++)
 		fprintf(out, "  %*" PRIu64, w->num[i], l->num[i]);
 	fputc('\n', out);
@@ -977,7 +990,8 @@ static void print_head(FILE *out, const struct table_widths *w)
 
 	if (w->show_node)
 		fprintf(out, "%-*s  ", w->node, "NODE");
-	fprintf(out, "%-20s  %-20s  %-*s", "START", "END", w->tenant, "TENANT");
+	fprintf(out, "%-20s  %-20s  %-*s  %-*s", "START", "END", w->tenant, "TENANT", w->class_name,
+		"CLASS");
 	for (i = 0; i < 4; i++)
 		fprintf(out, "  %*s", w->num[i], num_heads[i]);
 	fputc('\n', out);
@@ -991,6 +1005,7 @@ static void table_widths_init(struct table_widths *w, const struct tg_bill_row *
 	memset(w, 0, sizeof(*w));
 	w->node = (int)strlen("NODE");
 	w->tenant = (int)strlen("TENANT");
+	w->class_name = (int)strlen("CLASS");
 	for (c = 0; c < 4; c++)
 		w->num[c] = (int)strlen(num_heads[c]);
 	/* The node column only earns its width when the selection spans several nodes. */
@@ -1009,7 +1024,7 @@ static void print_table(FILE *out, const struct tg_bill_row *rows, size_t n)
 		fputs("no billing rows in the selected range\n", out);
 		return;
 	}
-	tot = tenant_totals(rows, n, &nt);
+	tot = cell_totals(rows, n, &nt);
 	if (!tot) {
 		fputs("tollgate: out of memory while printing the bill\n", stderr);
 		return;
