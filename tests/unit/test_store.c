@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The billing store: deltas from cumulative counters, idempotent replays, counter wrap,
- * epochs, all-or-nothing harvests, a SIGKILL at a random instant, output formats and
- * time parsing. Cursors are inspected with plain SQLite, as a user would.
+ * epochs, all-or-nothing harvests, traffic classes, the migration from schema version 1,
+ * a SIGKILL at a random instant, output formats, `tollgate bill` and time parsing.
+ * Cursors are inspected with plain SQLite, as a user would.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -22,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "tap.h"
+#include "cli.h"
 #include "store.h"
 
 #define T0 INT64_C(1795226400) /* 2026-11-21T02:00:00Z */
@@ -31,13 +33,26 @@
 static char tmpdir[] = "/tmp/tg_store.XXXXXX";
 static char dbpath[PATH_MAX];
 
+/* A sample of one class of a tenant. */
+static struct tg_sample sample_c(uint32_t id, const char *name, uint32_t class_id,
+				 const char *class_name, int dir, uint64_t bytes, uint64_t packets)
+{
+	struct tg_sample s = { .tenant_id = id,
+			       .class_id = class_id,
+			       .dir = dir,
+			       .bytes = bytes,
+			       .packets = packets };
+
+	snprintf(s.tenant, sizeof(s.tenant), "%s", name);
+	snprintf(s.class_name, sizeof(s.class_name), "%s", class_name);
+	return s;
+}
+
+/* A sample of a tenant's default class (0, `internet`). */
 static struct tg_sample sample(uint32_t id, const char *name, int dir, uint64_t bytes,
 			       uint64_t packets)
 {
-	struct tg_sample s = { .tenant_id = id, .dir = dir, .bytes = bytes, .packets = packets };
-
-	snprintf(s.tenant, sizeof(s.tenant), "%s", name);
-	return s;
+	return sample_c(id, name, 0, "internet", dir, bytes, packets);
 }
 
 static struct tg_harvest harvest(uint64_t e0, int64_t start, const struct tg_sample *smp, size_t n)
@@ -108,15 +123,22 @@ static int sql_exec(const char *path, const char *sql)
 	return rc;
 }
 
-static int64_t cursor_bytes(const char *path, uint64_t e0, uint32_t id, const char *dir)
+static int64_t cursor_bytes_c(const char *path, uint64_t e0, uint32_t id, uint32_t class_id,
+			      const char *dir)
 {
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT bytes FROM cursor WHERE node = 'edge-1' AND epoch = '%016" PRIx64
-		 "%016" PRIx64 "' AND tenant_id = %" PRIu32 " AND direction = '%s'",
-		 e0, e0 + 1, id, dir);
+		 "%016" PRIx64 "' AND tenant_id = %" PRIu32 " AND class_id = %" PRIu32
+		 " AND direction = '%s'",
+		 e0, e0 + 1, id, class_id, dir);
 	return sql_int(path, sql, -1);
+}
+
+static int64_t cursor_bytes(const char *path, uint64_t e0, uint32_t id, const char *dir)
+{
+	return cursor_bytes_c(path, e0, id, 0, dir);
 }
 
 static void test_open(struct tg_store **s)
@@ -129,7 +151,7 @@ static void test_open(struct tg_store **s)
 	snprintf(dbpath, sizeof(dbpath), "%s/var/lib/tollgate/tollgate.db", tmpdir);
 	tap_check(tg_store_open(dbpath, 0, s) == 0, "open creates the store and its directories");
 	tap_check(!stat(dir, &st) && (st.st_mode & 0777) == 0750, "new directory is 0750");
-	tap_check(sql_int(dbpath, "PRAGMA user_version", -1) == 1, "schema version is 1");
+	tap_check(sql_int(dbpath, "PRAGMA user_version", -1) == 2, "schema version is 2");
 	snprintf(sql, sizeof(sql), "SELECT journal_mode = 'wal' FROM pragma_journal_mode");
 	tap_check(sql_int(dbpath, sql, 0) == 1, "the file is in WAL mode");
 }
@@ -137,9 +159,9 @@ static void test_open(struct tg_store **s)
 static bool row_is(const struct tg_bill_row *r, const char *tenant, int dir, int64_t start,
 		   uint64_t bytes, uint64_t packets)
 {
-	return !strcmp(r->node, "edge-1") && !strcmp(r->tenant, tenant) && r->dir == dir &&
-	       r->start == start && r->end == start + 60 && r->bytes == bytes &&
-	       r->packets == packets;
+	return !strcmp(r->node, "edge-1") && !strcmp(r->tenant, tenant) &&
+	       !strcmp(r->class_name, "internet") && r->dir == dir && r->start == start &&
+	       r->end == start + 60 && r->bytes == bytes && r->packets == packets;
 }
 
 static void check_two_intervals(struct tg_store *s)
@@ -246,7 +268,7 @@ static void test_wrap(struct tg_store *s)
 	/* cursor at UINT64_MAX - 100 bytes and UINT64_MAX packets, as int64 bit patterns */
 	tap_check(sql_exec(dbpath,
 			   "INSERT INTO cursor VALUES ('edge-1', "
-			   "'00000000000000050000000000000006', 9, 'ingress', -101, -1, 0)") ==
+			   "'00000000000000050000000000000006', 9, 0, 'ingress', -101, -1, 0)") ==
 			  SQLITE_OK,
 		  "seed a cursor just below 2^64");
 	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 151, "wrap past 2^64 bills exactly 151");
@@ -330,7 +352,7 @@ static void test_open_errors(void)
 	tap_check(stat(path, &st) && errno == ENOENT, "... does not create it");
 
 	snprintf(path, sizeof(path), "%s/future.db", tmpdir);
-	sql_exec(path, "PRAGMA user_version = 2");
+	sql_exec(path, "PRAGMA user_version = 3");
 	tap_check(tg_store_open(path, 0, &s) == -EPROTO, "newer schema refused (read-write)");
 	tap_check(tg_store_open(path, 1, &s) == -EPROTO, "newer schema refused (read-only)");
 
@@ -397,79 +419,105 @@ static void check_print(const struct tg_bill_row *rows, size_t n, enum tg_format
 }
 
 static const struct tg_bill_row out_rows[] = {
-	{ "edge-1", "acme", IN, T0, T0 + 60, 1000, 10 },
-	{ "edge-1", "acme", OUT, T0, T0 + 60, 2000, 20 },
-	{ "edge-1", "glo,bex", IN, T0 + 60, T0 + 120, 5, 1 },
-	{ "edge-1", "acme", IN, T0 + 60, T0 + 120, 123456789012, 7 },
+	{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1000, 10 },
+	{ "edge-1", "acme", "internet", OUT, T0, T0 + 60, 2000, 20 },
+	{ "edge-1", "glo,bex", "peer,ing", IN, T0 + 60, T0 + 120, 5, 1 },
+	{ "edge-1", "acme", "internet", IN, T0 + 60, T0 + 120, 123456789012, 7 },
 };
 
 static void test_csv_json(void)
 {
-	const struct tg_bill_row quote = { "edge-1", "a\"b\\c\n", OUT, T0, T0 + 60, 1, 2 };
+	const struct tg_bill_row quote = { "edge-1", "a\"b\\c\n", "x\"y", OUT, T0, T0 + 60, 1, 2 };
 
-	check_print(out_rows, 3, TG_FMT_CSV,
-		    "node,tenant,direction,start,end,bytes,packets\n"
-		    "edge-1,acme,ingress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,1000,10\n"
-		    "edge-1,acme,egress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,2000,20\n"
-		    "edge-1,\"glo,bex\",ingress,2026-11-21T02:01:00Z,2026-11-21T02:02:00Z,5,1\n",
-		    "CSV rows, a comma in a name is quoted");
-	check_print(NULL, 0, TG_FMT_CSV, "node,tenant,direction,start,end,bytes,packets\n",
+	check_print(
+		out_rows, 3, TG_FMT_CSV,
+		"node,tenant,class,direction,start,end,bytes,packets\n"
+		"edge-1,acme,internet,ingress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,1000,10\n"
+		"edge-1,acme,internet,egress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,2000,20\n"
+		"edge-1,\"glo,bex\",\"peer,ing\",ingress,2026-11-21T02:01:00Z,"
+		"2026-11-21T02:02:00Z,5,1\n",
+		"CSV rows with the class, a comma in a name is quoted");
+	check_print(NULL, 0, TG_FMT_CSV, "node,tenant,class,direction,start,end,bytes,packets\n",
 		    "CSV with no rows: header only");
 	check_print(out_rows, 2, TG_FMT_JSON,
 		    "[\n"
-		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"ingress\","
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"class\":\"internet\","
+		    "\"direction\":\"ingress\","
 		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
 		    "\"bytes\":1000,\"packets\":10},\n"
-		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"egress\","
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"class\":\"internet\","
+		    "\"direction\":\"egress\","
 		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
 		    "\"bytes\":2000,\"packets\":20}\n"
 		    "]\n",
-		    "JSON rows");
-	check_print(
-		&quote, 1, TG_FMT_JSON,
-		"[\n{\"node\":\"edge-1\",\"tenant\":\"a\\\"b\\\\c\\n\",\"direction\":\"egress\","
-		"\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
-		"\"bytes\":1,\"packets\":2}\n]\n",
-		"JSON escapes quote, backslash and newline");
+		    "JSON rows carry the class after the tenant");
+	check_print(&quote, 1, TG_FMT_JSON,
+		    "[\n{\"node\":\"edge-1\",\"tenant\":\"a\\\"b\\\\c\\n\",\"class\":\"x\\\"y\","
+		    "\"direction\":\"egress\","
+		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
+		    "\"bytes\":1,\"packets\":2}\n]\n",
+		    "JSON escapes quote, backslash and newline");
 	check_print(NULL, 0, TG_FMT_JSON, "[]\n", "JSON with no rows: []");
 }
 
 static void test_table(void)
 {
 	const struct tg_bill_row two_nodes[] = {
-		{ "edge-1", "acme", IN, T0, T0 + 60, 1, 1 },
-		{ "edge-2", "acme", OUT, T0, T0 + 60, 2, 1 },
+		{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1, 1 },
+		{ "edge-2", "acme", "internet", OUT, T0, T0 + 60, 2, 1 },
+	};
+	const struct tg_bill_row two_classes[] = {
+		{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1000, 10 },
+		{ "edge-1", "acme", "internet", OUT, T0, T0 + 60, 2000, 20 },
+		{ "edge-1", "acme", "peering", IN, T0, T0 + 60, 30, 3 },
+		{ "edge-1", "acme", "peering", OUT, T0, T0 + 60, 40, 4 },
+		{ "edge-1", "acme", "peering", IN, T0 + 60, T0 + 120, 5, 1 },
 	};
 
 	check_print(out_rows, 4, TG_FMT_TABLE,
-		    "START                 END                   TENANT       IN BYTES  IN PKTS  "
-		    "OUT BYTES  OUT PKTS\n"
-		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme             1000       10  "
-		    "     2000        20\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
-		    "        0         0\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  acme     123456789012        7  "
-		    "        0         0\n"
+		    "START                 END                   "
+		    "TENANT   CLASS         IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme     internet          1000       10       2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "glo,bex  peer,ing             5        1          0         0\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "acme     internet  123456789012        7          0         0\n"
 		    "\n"
 		    "TOTAL\n"
-		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  acme     123456790012       17  "
-		    "     2000        20\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
-		    "        0         0\n",
-		    "table merges directions and totals per tenant");
-	check_print(
-		two_nodes, 2, TG_FMT_TABLE,
-		"NODE    START                 END                   TENANT  IN BYTES  IN PKTS  "
-		"OUT BYTES  OUT PKTS\n"
-		"edge-1  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
-		"        0         0\n"
-		"edge-2  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           0        0  "
-		"        2         1\n"
-		"\n"
-		"TOTAL\n"
-		"        2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
-		"        2         1\n",
-		"table shows a node column when rows span nodes");
+		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  "
+		    "acme     internet  123456790012       17       2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "glo,bex  peer,ing             5        1          0         0\n",
+		    "table merges directions and totals per tenant and class");
+	check_print(two_nodes, 2, TG_FMT_TABLE,
+		    "NODE    START                 END                   "
+		    "TENANT  CLASS     IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "edge-1  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         1        1          0         0\n"
+		    "edge-2  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         0        0          2         1\n"
+		    "\n"
+		    "TOTAL\n"
+		    "        2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         1        1          2         1\n",
+		    "table shows a node column when rows span nodes");
+	check_print(two_classes, 5, TG_FMT_TABLE,
+		    "START                 END                   "
+		    "TENANT  CLASS     IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet      1000       10       2000        20\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    peering         30        3         40         4\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "acme    peering          5        1          0         0\n"
+		    "\n"
+		    "TOTAL\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet      1000       10       2000        20\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  "
+		    "acme    peering         35        4         40         4\n",
+		    "table: two classes of a tenant get their own lines and totals");
 	check_print(NULL, 0, TG_FMT_TABLE, "no billing rows in the selected range\n",
 		    "empty table says so");
 }
