@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* `tollgate bill`: billed usage from the store, per tenant, direction and interval. */
+/* `tollgate bill`: billed usage from the store, per tenant, class, direction and
+ * interval. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -13,10 +14,11 @@
 #include "store.h"
 
 static const char *const usage =
-	"usage: tollgate bill [-c FILE] [--store PATH] [--tenant T] [--from TIME] [--to TIME]\n"
-	"                     [--format table|csv|json] [--p95]\n"
-	"  --p95: the 95th-percentile rate (bit/s) of each tenant and direction over the\n"
-	"  selected intervals (burstable billing), instead of the rows.\n"
+	"usage: tollgate bill [-c FILE] [--store PATH] [--tenant T] [--class NAME]\n"
+	"                     [--from TIME] [--to TIME] [--format table|csv|json] [--p95]\n"
+	"  --class: only the traffic class NAME (`internet` is the default class).\n"
+	"  --p95: the 95th-percentile rate (bit/s) of each tenant, class and direction over\n"
+	"  the selected intervals (burstable billing), instead of the rows.\n"
 	"  TIME is RFC 3339 (2026-11-21T02:00:00Z), a date (2026-11-21) or @UNIXSECONDS;\n"
 	"  intervals that start in [--from, --to) are shown.\n";
 
@@ -43,9 +45,16 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The 95th percentile of the per-interval rates of one tenant and direction: sort the n
- * rates and take the one at rank ceil(0.95 n), the usual burstable-billing rule. Rows
- * of several nodes in one interval are one sample each. */
+/* Rows of one tenant, class and direction: what one 95th percentile is taken over. */
+static bool same_p95_group(const struct tg_bill_row *a, const struct tg_bill_row *b)
+{
+	return a->dir == b->dir && !strcmp(a->tenant, b->tenant) &&
+	       !strcmp(a->class_name, b->class_name);
+}
+
+/* The 95th percentile of the per-interval rates of one tenant, class and direction: sort
+ * the n rates and take the one at rank ceil(0.95 n), the usual burstable-billing rule.
+ * Rows of several nodes in one interval are one sample each. */
 static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fmt)
 {
 	uint64_t *rates = calloc(n ? n : 1, sizeof(*rates));
@@ -58,9 +67,10 @@ static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fm
 		return -ENOMEM;
 	}
 	if (fmt == TG_FMT_TABLE)
-		printf("%-20s %-9s %9s %16s\n", "TENANT", "DIRECTION", "INTERVALS", "P95 BIT/S");
+		printf("%-20s %-16s %-9s %9s %16s\n", "TENANT", "CLASS", "DIRECTION", "INTERVALS",
+		       "P95 BIT/S");
 	else if (fmt == TG_FMT_CSV)
-		printf("tenant,direction,intervals,bits_per_second\n");
+		printf("tenant,class,direction,intervals,bits_per_second\n");
 	else
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
@@ -69,8 +79,7 @@ static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fm
 		if (done[i])
 			continue;
 		for (size_t j = i; j < n; j++) {
-			if (done[j] || rows[j].dir != rows[i].dir ||
-			    strcmp(rows[j].tenant, rows[i].tenant))
+			if (done[j] || !same_p95_group(&rows[j], &rows[i]))
 				continue;
 			done[j] = true;
 			rates[k++] = rows[j].end > rows[j].start
@@ -81,14 +90,16 @@ static int print_p95(const struct tg_bill_row *rows, size_t n, enum tg_format fm
 		qsort(rates, k, sizeof(*rates), cmp_u64);
 		rank = (k * 95 + 99) / 100; /* ceil(0.95 k), 1-based */
 		if (fmt == TG_FMT_TABLE)
-			printf("%-20s %-9s %9zu %16llu\n", rows[i].tenant, tg_dir_name(rows[i].dir),
-			       k, (unsigned long long)rates[rank - 1]);
+			printf("%-20s %-16s %-9s %9zu %16llu\n", rows[i].tenant, rows[i].class_name,
+			       tg_dir_name(rows[i].dir), k, (unsigned long long)rates[rank - 1]);
 		else if (fmt == TG_FMT_CSV)
-			printf("%s,%s,%zu,%llu\n", rows[i].tenant, tg_dir_name(rows[i].dir), k,
-			       (unsigned long long)rates[rank - 1]);
+			printf("%s,%s,%s,%zu,%llu\n", rows[i].tenant, rows[i].class_name,
+			       tg_dir_name(rows[i].dir), k, (unsigned long long)rates[rank - 1]);
 		else {
 			printf("%s\n  {\"tenant\": ", first ? "" : ",");
 			tg_json_string(stdout, rows[i].tenant);
+			printf(", \"class\": ");
+			tg_json_string(stdout, rows[i].class_name);
 			printf(", \"direction\": \"%s\", \"intervals\": %zu, \"bits_per_second\": "
 			       "%llu}",
 			       tg_dir_name(rows[i].dir), k, (unsigned long long)rates[rank - 1]);
@@ -107,6 +118,7 @@ int cmd_bill(int argc, char **argv)
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 					      { "store", required_argument, NULL, 's' },
 					      { "tenant", required_argument, NULL, 't' },
+					      { "class", required_argument, NULL, 'C' },
 					      { "from", required_argument, NULL, 'f' },
 					      { "to", required_argument, NULL, 'T' },
 					      { "format", required_argument, NULL, 'F' },
@@ -137,6 +149,13 @@ int cmd_bill(int argc, char **argv)
 				return 2;
 			}
 			q.tenant = optarg;
+			break;
+		case 'C':
+			if (!*optarg || strlen(optarg) >= TG_CLASS_NAME_MAX) {
+				fprintf(stderr, "tollgate: bad class name '%s'\n", optarg);
+				return 2;
+			}
+			q.class_name = optarg;
 			break;
 		case 'f':
 		case 'T':

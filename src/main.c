@@ -15,7 +15,7 @@ static const struct {
 	{ "stop", cmd_stop, "stop the agent; --purge also removes what Tollgate created" },
 	{ "status", cmd_status, "agent and datapath health" },
 	{ "tenants", cmd_tenants, "live per-tenant counters and rates" },
-	{ "bill", cmd_bill, "billed usage per tenant, direction and interval" },
+	{ "bill", cmd_bill, "billed usage per tenant, class, direction and interval" },
 	{ "flows", cmd_flows, "active flows with rates" },
 	{ "replay", cmd_replay, "run a capture through the BPF programs, offline" },
 };

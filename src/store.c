@@ -23,8 +23,14 @@
 #include "json.h"
 #include "store.h"
 
-#define TG_STORE_VERSION 1
+#define TG_STORE_VERSION 2
 #define TG_BUSY_TIMEOUT_MS 5000
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The class every byte of a version 1 file belongs to: it had no other (class 0). */
+#define V1_CLASS_NAME "internet"
 
 enum store_stmt {
 	ST_BEGIN,
@@ -41,6 +47,7 @@ struct tg_store {
 	sqlite3 *db;
 	char *path;
 	bool readonly;
+	int version; /* of the file's schema: older only when opened read-only */
 	sqlite3_stmt *st[ST_MAX];
 };
 
@@ -50,33 +57,81 @@ static const char *const dir_names[TG_DIR_MAX] = {
 };
 
 /*
+ * The tables of the current schema, without its version: what a new file gets, and what
+ * the migration from an older version moves the rows into.
+ *
  * interval_end and the typeof() checks guard against SQLite's silent conversions: an
  * integer overflow in "bytes + excluded.bytes" turns into a REAL, and the CHECK turns
  * that into a failed (rolled back) harvest instead of a rounded bill.
+ *
+ * Usage rows carry the class name (usage is billed under the name the class has at
+ * harvest time); cursors carry the class id, because an id keeps its cumulative counter
+ * when the configuration renames it, and a cursor keyed by name would bill that whole
+ * counter again under the new name.
  */
-static const char schema_sql[] =
+static const char tables_sql[] =
 	"CREATE TABLE usage (\n"
 	"\tnode TEXT NOT NULL,\n"
 	"\ttenant TEXT NOT NULL,\n"
+	"\tclass TEXT NOT NULL CHECK (length(class) > 0),\n"
 	"\tdirection TEXT NOT NULL CHECK (direction IN ('ingress', 'egress')),\n"
 	"\tinterval_start INTEGER NOT NULL,\n"
 	"\tinterval_end INTEGER NOT NULL CHECK (interval_end > interval_start),\n"
 	"\tbytes INTEGER NOT NULL CHECK (typeof(bytes) = 'integer' AND bytes >= 0),\n"
 	"\tpackets INTEGER NOT NULL CHECK (typeof(packets) = 'integer' AND packets >= 0),\n"
-	"\tPRIMARY KEY (node, tenant, direction, interval_start)\n"
+	"\tPRIMARY KEY (node, tenant, class, direction, interval_start)\n"
 	");\n"
 	"CREATE INDEX usage_by_start ON usage (interval_start);\n"
 	"CREATE TABLE cursor (\n"
 	"\tnode TEXT NOT NULL,\n"
 	"\tepoch TEXT NOT NULL CHECK (length(epoch) = 32),\n"
 	"\ttenant_id INTEGER NOT NULL,\n"
+	"\tclass_id INTEGER NOT NULL CHECK (class_id >= 0),\n"
 	"\tdirection TEXT NOT NULL CHECK (direction IN ('ingress', 'egress')),\n"
 	"\tbytes INTEGER NOT NULL,\n"
 	"\tpackets INTEGER NOT NULL,\n"
 	"\tupdated INTEGER NOT NULL,\n"
-	"\tPRIMARY KEY (node, epoch, tenant_id, direction)\n"
-	");\n"
-	"PRAGMA user_version = 1;\n";
+	"\tPRIMARY KEY (node, epoch, tenant_id, class_id, direction)\n"
+	");\n";
+
+/*
+ * Version 1 had no class dimension: its usage is all `internet` and its cursors are
+ * those of class 0. SQLite cannot change a primary key in place, so the version 1
+ * tables are renamed out of the way, the current ones created (tables_sql between the
+ * two halves), the rows copied and the old tables dropped. The caller runs all of it in
+ * one transaction: a crash leaves either the version 1 file or the version 2 one.
+ */
+static const char migrate_v1_before_sql[] = "DROP INDEX usage_by_start;\n"
+					    "ALTER TABLE usage RENAME TO usage_v1;\n"
+					    "ALTER TABLE cursor RENAME TO cursor_v1;\n";
+
+static const char migrate_v1_after_sql[] =
+	"INSERT INTO usage (node, tenant, class, direction, interval_start, interval_end,"
+	" bytes, packets) SELECT node, tenant, '" V1_CLASS_NAME "', direction, interval_start,"
+	" interval_end, bytes, packets FROM usage_v1;\n"
+	"INSERT INTO cursor (node, epoch, tenant_id, class_id, direction, bytes, packets,"
+	" updated) SELECT node, epoch, tenant_id, 0, direction, bytes, packets, updated"
+	" FROM cursor_v1;\n"
+	"DROP TABLE usage_v1;\n"
+	"DROP TABLE cursor_v1;\n";
+
+/*
+ * The usage query, over a class column expression: the column itself, or for a version
+ * 1 file (read-only opens do not migrate) the one class such a file knows. node sorts
+ * before direction so that one node's ingress and egress rows of a tenant, class and
+ * interval are adjacent, which is what the table format merges into one line.
+ */
+/* clang-format off */
+#define QUERY_SQL(class)								\
+	"SELECT node, tenant, " class ", direction, interval_start, interval_end,"	\
+	" bytes, packets FROM usage"							\
+	" WHERE (?1 IS NULL OR tenant = ?1) AND (?4 IS NULL OR " class " = ?4)"		\
+	" AND interval_start >= ?2 AND interval_start < ?3"				\
+	" ORDER BY interval_start, tenant, " class ", node,"				\
+	" CASE direction WHEN 'ingress' THEN 0 ELSE 1 END"
+/* clang-format on */
+
+static const char query_v1_sql[] = QUERY_SQL("'" V1_CLASS_NAME "'");
 
 static const char *const stmt_sql[ST_MAX] = {
 	/* IMMEDIATE takes the write lock up front: a harvest never fails half-way with
@@ -84,25 +139,20 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_GET_CURSOR] = "SELECT bytes, packets FROM cursor"
-			  " WHERE node = ?1 AND epoch = ?2 AND tenant_id = ?3 AND direction = ?4",
-	[ST_PUT_CURSOR] = "INSERT INTO cursor (node, epoch, tenant_id, direction, bytes, packets,"
-			  " updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-			  " ON CONFLICT (node, epoch, tenant_id, direction) DO UPDATE SET"
+	[ST_GET_CURSOR] = "SELECT bytes, packets FROM cursor WHERE node = ?1 AND epoch = ?2"
+			  " AND tenant_id = ?3 AND class_id = ?4 AND direction = ?5",
+	[ST_PUT_CURSOR] = "INSERT INTO cursor (node, epoch, tenant_id, class_id, direction, bytes,"
+			  " packets, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+			  " ON CONFLICT (node, epoch, tenant_id, class_id, direction) DO UPDATE SET"
 			  " bytes = excluded.bytes, packets = excluded.packets,"
 			  " updated = excluded.updated",
-	[ST_ADD_USAGE] = "INSERT INTO usage (node, tenant, direction, interval_start, interval_end,"
-			 " bytes, packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-			 " ON CONFLICT (node, tenant, direction, interval_start) DO UPDATE SET"
-			 " bytes = bytes + excluded.bytes, packets = packets + excluded.packets,"
-			 " interval_end = max(interval_end, excluded.interval_end)",
-	/* node sorts before direction so that one node's ingress and egress rows of an
-	 * interval are adjacent, which is what the table format merges into one line. */
-	[ST_QUERY] = "SELECT node, tenant, direction, interval_start, interval_end, bytes, packets"
-		     " FROM usage WHERE (?1 IS NULL OR tenant = ?1)"
-		     " AND interval_start >= ?2 AND interval_start < ?3"
-		     " ORDER BY interval_start, tenant, node,"
-		     " CASE direction WHEN 'ingress' THEN 0 ELSE 1 END",
+	[ST_ADD_USAGE] =
+		"INSERT INTO usage (node, tenant, class, direction, interval_start,"
+		" interval_end, bytes, packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (node, tenant, class, direction, interval_start) DO UPDATE SET"
+		" bytes = bytes + excluded.bytes, packets = packets + excluded.packets,"
+		" interval_end = max(interval_end, excluded.interval_end)",
+	[ST_QUERY] = QUERY_SQL("class"),
 };
 
 /* Maps an SQLite result code to the errno the rest of Tollgate speaks. */
@@ -234,9 +284,24 @@ static int check_version(const struct tg_store *s, int version)
 	return -EPROTO;
 }
 
-/* The version is read again under the write lock: two agents (or an agent and
- * `tollgate bill`) opening a new file at once must not both create the schema. */
-static int create_schema(struct tg_store *s)
+/* Brings a version 1 file to the current version; see migrate_v1_before_sql. */
+static int migrate_v1(struct tg_store *s)
+{
+	int err = exec_sql(s, migrate_v1_before_sql, "cannot migrate the schema from version 1");
+
+	if (!err)
+		err = exec_sql(s, tables_sql, "cannot migrate the schema from version 1");
+	if (!err)
+		err = exec_sql(s, migrate_v1_after_sql, "cannot migrate the schema from version 1");
+	return err;
+}
+
+/*
+ * Creates the schema in a new file or migrates an older one, in one transaction. The
+ * version is read again under the write lock: two agents (or an agent and `tollgate
+ * bill`) opening the file at once must not both create or migrate the schema.
+ */
+static int upgrade_schema(struct tg_store *s)
 {
 	int version = 0;
 	int err;
@@ -248,14 +313,26 @@ static int create_schema(struct tg_store *s)
 	if (!err)
 		err = check_version(s, version);
 	if (!err && version == 0)
-		err = exec_sql(s, schema_sql, "cannot create the schema");
+		err = exec_sql(s, tables_sql, "cannot create the schema");
+	else if (!err && version == 1)
+		err = migrate_v1(s);
+	if (!err && version < TG_STORE_VERSION)
+		err = exec_sql(s, "PRAGMA user_version = " STR(TG_STORE_VERSION),
+			       "cannot set the schema version");
 	if (!err)
 		err = exec_sql(s, "COMMIT", "cannot commit the schema");
 	if (err && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!err && version && version < TG_STORE_VERSION)
+		fprintf(stderr,
+			"tollgate: billing store %s: migrated the schema from version %d to %d\n",
+			s->path, version, TG_STORE_VERSION);
+	if (!err)
+		s->version = TG_STORE_VERSION;
 	return err;
 }
 
+/* A read-only open does not migrate: it reads an older file as it is (prepare_all). */
 static int setup_schema(struct tg_store *s)
 {
 	int version = 0;
@@ -264,13 +341,18 @@ static int setup_schema(struct tg_store *s)
 	err = read_user_version(s, &version);
 	if (!err)
 		err = check_version(s, version);
-	if (err || version == TG_STORE_VERSION)
+	if (err)
 		return err;
-	if (s->readonly) {
+	s->version = version;
+	if (version == TG_STORE_VERSION)
+		return 0;
+	if (s->readonly && version == 0) {
 		fprintf(stderr, "tollgate: billing store %s: has no Tollgate schema\n", s->path);
 		return -ENODATA;
 	}
-	return create_schema(s);
+	if (s->readonly)
+		return 0;
+	return upgrade_schema(s);
 }
 
 /*
@@ -308,13 +390,20 @@ static int configure(struct tg_store *s)
 			"cannot configure");
 }
 
+/* An older file (read-only) gets only the query, in its version's form: the harvest
+ * statements name columns it does not have, and a read-only store never harvests. */
 static int prepare_all(struct tg_store *s)
 {
+	const char *sql;
 	int i, rc;
 
 	for (i = 0; i < ST_MAX; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&s->st[i], NULL);
+		sql = stmt_sql[i];
+		if (s->version < TG_STORE_VERSION && i != ST_QUERY)
+			continue;
+		if (s->version == 1 && i == ST_QUERY)
+			sql = query_v1_sql;
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 		if (rc != SQLITE_OK)
 			return store_fail(s, "cannot prepare statements", rc);
 	}
@@ -403,7 +492,9 @@ static int bind_cursor_key(sqlite3_stmt *st, const struct harvest_ctx *c,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, smp->tenant_id);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 4, dir_names[smp->dir], -1, SQLITE_STATIC);
+		rc = sqlite3_bind_int64(st, 4, smp->class_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 5, dir_names[smp->dir], -1, SQLITE_STATIC);
 	return rc;
 }
 
@@ -433,11 +524,11 @@ static int put_cursor(struct tg_store *s, const struct harvest_ctx *c, const str
 
 	/* uint64 stored as its int64 bit pattern (see the top of this file) */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 5, (int64_t)smp->bytes);
+		rc = sqlite3_bind_int64(st, 6, (int64_t)smp->bytes);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 6, (int64_t)smp->packets);
+		rc = sqlite3_bind_int64(st, 7, (int64_t)smp->packets);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 7, c->now);
+		rc = sqlite3_bind_int64(st, 8, c->now);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	return stmt_finish(s, st, rc, "cannot write a cursor");
@@ -452,16 +543,18 @@ static int add_usage(struct tg_store *s, const struct harvest_ctx *c, const stru
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 2, smp->tenant, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, dir_names[smp->dir], -1, SQLITE_STATIC);
+		rc = sqlite3_bind_text(st, 3, smp->class_name, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, c->h->interval_start);
+		rc = sqlite3_bind_text(st, 4, dir_names[smp->dir], -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 5, c->end);
+		rc = sqlite3_bind_int64(st, 5, c->h->interval_start);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 6, c->end);
 	/* deltas are at most INT64_MAX here, so the casts keep their values */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 6, (int64_t)delta->bytes);
+		rc = sqlite3_bind_int64(st, 7, (int64_t)delta->bytes);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 7, (int64_t)delta->packets);
+		rc = sqlite3_bind_int64(st, 8, (int64_t)delta->packets);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	return stmt_finish(s, st, rc, "cannot add usage");
@@ -470,18 +563,23 @@ static int add_usage(struct tg_store *s, const struct harvest_ctx *c, const stru
 static int check_sample(const struct tg_store *s, const struct tg_sample *smp)
 {
 	size_t len = strnlen(smp->tenant, sizeof(smp->tenant));
+	size_t class_len = strnlen(smp->class_name, sizeof(smp->class_name));
 	const char *why = NULL;
 
 	if (smp->dir < 0 || smp->dir >= TG_DIR_MAX)
 		why = "an invalid direction";
 	else if (len == 0 || len == sizeof(smp->tenant))
 		why = "an empty or unterminated name";
+	else if (smp->class_id >= TG_MAX_CLASSES)
+		why = "a class id out of range (0 to " STR(TG_MAX_CLASSES) " exclusive)";
+	else if (class_len == 0 || class_len == sizeof(smp->class_name))
+		why = "an empty or unterminated class name";
 	if (!why)
 		return 0;
 	fprintf(stderr,
 		"tollgate: billing store %s: harvest refused: the sample of tenant id %" PRIu32
-		" has %s\n",
-		s->path, smp->tenant_id, why);
+		" class id %" PRIu32 " has %s\n",
+		s->path, smp->tenant_id, smp->class_id, why);
 	return -EINVAL;
 }
 
@@ -508,10 +606,10 @@ static int bill_sample(struct tg_store *s, struct harvest_ctx *c, const struct t
 	 * went backwards within an epoch. Billing it would invoice exabytes. */
 	if (delta.bytes > INT64_MAX || delta.packets > INT64_MAX) {
 		fprintf(stderr,
-			"tollgate: billing store %s: harvest refused: tenant %s %s went "
+			"tollgate: billing store %s: harvest refused: tenant %s class %s %s went "
 			"backwards (%" PRIu64 " bytes after %" PRIu64 ") in epoch %s\n",
-			s->path, smp->tenant, dir_names[smp->dir], smp->bytes, prev.bytes,
-			c->epoch);
+			s->path, smp->tenant, smp->class_name, dir_names[smp->dir], smp->bytes,
+			prev.bytes, c->epoch);
 		return -ERANGE;
 	}
 	if (delta.bytes || delta.packets)
@@ -600,7 +698,9 @@ static int read_row(const struct tg_store *s, sqlite3_stmt *st, struct tg_bill_r
 
 	if (!err)
 		err = copy_text(r->tenant, sizeof(r->tenant), sqlite3_column_text(st, 1));
-	r->dir = dir_from_name((const char *)sqlite3_column_text(st, 2));
+	if (!err)
+		err = copy_text(r->class_name, sizeof(r->class_name), sqlite3_column_text(st, 2));
+	r->dir = dir_from_name((const char *)sqlite3_column_text(st, 3));
 	if (err || r->dir < 0) {
 		fprintf(stderr,
 			"tollgate: billing store %s: a usage row has an over-long name "
@@ -608,10 +708,10 @@ static int read_row(const struct tg_store *s, sqlite3_stmt *st, struct tg_bill_r
 			s->path);
 		return -EPROTO;
 	}
-	r->start = sqlite3_column_int64(st, 3);
-	r->end = sqlite3_column_int64(st, 4);
-	r->bytes = (uint64_t)sqlite3_column_int64(st, 5);
-	r->packets = (uint64_t)sqlite3_column_int64(st, 6);
+	r->start = sqlite3_column_int64(st, 4);
+	r->end = sqlite3_column_int64(st, 5);
+	r->bytes = (uint64_t)sqlite3_column_int64(st, 6);
+	r->packets = (uint64_t)sqlite3_column_int64(st, 7);
 	return 0;
 }
 
@@ -627,6 +727,10 @@ static int bind_query(sqlite3_stmt *st, const struct tg_bill_query *q)
 		rc = sqlite3_bind_int64(st, 2, q ? q->from : INT64_MIN);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, q ? q->to : INT64_MAX);
+	if (rc == SQLITE_OK && q && q->class_name)
+		rc = sqlite3_bind_text(st, 4, q->class_name, -1, SQLITE_STATIC);
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_bind_null(st, 4);
 	return rc;
 }
 
@@ -708,13 +812,15 @@ static void print_csv(FILE *out, const struct tg_bill_row *rows, size_t n)
 	char start[32], end[32];
 	size_t i;
 
-	fputs("node,tenant,direction,start,end,bytes,packets\n", out);
+	fputs("node,tenant,class,direction,start,end,bytes,packets\n", out);
 	for (i = 0; i < n; i++) {
 		tg_format_time(rows[i].start, start, sizeof(start));
 		tg_format_time(rows[i].end, end, sizeof(end));
 		put_csv_field(out, rows[i].node);
 		fputc(',', out);
 		put_csv_field(out, rows[i].tenant);
+		fputc(',', out);
+		put_csv_field(out, rows[i].class_name);
 		fprintf(out, ",%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n", tg_dir_name(rows[i].dir), start,
 			end, rows[i].bytes, rows[i].packets);
 	}
@@ -735,6 +841,8 @@ static void print_json(FILE *out, const struct tg_bill_row *rows, size_t n)
 		tg_json_string(out, rows[i].node);
 		fputs(",\"tenant\":", out);
 		tg_json_string(out, rows[i].tenant);
+		fputs(",\"class\":", out);
+		tg_json_string(out, rows[i].class_name);
 		fprintf(out,
 			",\"direction\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"bytes\":%" PRIu64
 			",\"packets\":%" PRIu64 "}",
@@ -743,17 +851,19 @@ static void print_json(FILE *out, const struct tg_bill_row *rows, size_t n)
 	fputs(n ? "\n]\n" : "]\n", out);
 }
 
-/* A table line: one node's ingress and egress of one tenant and interval, or a total. */
+/* A table line: one node's ingress and egress of one tenant, class and interval, or a
+ * total. */
 struct bill_line {
 	const char *node;
 	const char *tenant;
+	const char *class_name;
 	int64_t start, end;
 	uint64_t num[4]; /* in bytes, in packets, out bytes, out packets */
 };
 
 struct table_widths {
 	bool show_node;
-	int node, tenant, num[4];
+	int node, tenant, class_name, num[4];
 };
 
 static const char *const num_heads[4] = { "IN BYTES", "IN PKTS", "OUT BYTES", "OUT PKTS" };
@@ -775,12 +885,13 @@ static void line_init(struct bill_line *l, const struct tg_bill_row *r, bool wit
 	memset(l, 0, sizeof(*l));
 	l->node = with_node ? r->node : NULL;
 	l->tenant = r->tenant;
+	l->class_name = r->class_name;
 	l->start = r->start;
 	l->end = r->end;
 }
 
-/* Merges rows[i..] sharing node, tenant and start into *l; returns the next index.
- * Only adjacent rows merge, which tg_store_query()'s order guarantees. */
+/* Merges rows[i..] sharing node, tenant, class and start into *l; returns the next
+ * index. Only adjacent rows merge, which tg_store_query()'s order guarantees. */
 static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, struct bill_line *l)
 {
 	size_t j;
@@ -788,6 +899,7 @@ static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, stru
 	line_init(l, &rows[i], true);
 	for (j = i; j < n; j++) {
 		if (rows[j].start != rows[i].start || strcmp(rows[j].tenant, rows[i].tenant) ||
+		    strcmp(rows[j].class_name, rows[i].class_name) ||
 		    strcmp(rows[j].node, rows[i].node))
 			break;
 		line_add(l, &rows[j]);
@@ -795,16 +907,17 @@ static size_t next_line(const struct tg_bill_row *rows, size_t n, size_t i, stru
 	return j;
 }
 
-static int cmp_row_tenant(const void *a, const void *b)
+static int cmp_row_cell(const void *a, const void *b)
 {
 	const struct tg_bill_row *const *x = a;
 	const struct tg_bill_row *const *y = b;
+	int c = strcmp((*x)->tenant, (*y)->tenant);
 
-	return strcmp((*x)->tenant, (*y)->tenant);
+	return c ? c : strcmp((*x)->class_name, (*y)->class_name);
 }
 
-/* Per-tenant sums over the whole selection, sorted by tenant name. */
-static struct bill_line *tenant_totals(const struct tg_bill_row *rows, size_t n, size_t *nt)
+/* Per tenant and class sums over the whole selection, sorted by tenant, then class. */
+static struct bill_line *cell_totals(const struct tg_bill_row *rows, size_t n, size_t *nt)
 {
 	const struct tg_bill_row **idx = calloc(n, sizeof(*idx));
 	struct bill_line *tot = calloc(n, sizeof(*tot));
@@ -817,9 +930,9 @@ static struct bill_line *tenant_totals(const struct tg_bill_row *rows, size_t n,
 	}
 	for (i = 0; i < n; i++)
 		idx[i] = &rows[i];
-	qsort(idx, n, sizeof(*idx), cmp_row_tenant);
+	qsort(idx, n, sizeof(*idx), cmp_row_cell);
 	for (i = 0; i < n; i++) {
-		if (!k || strcmp(idx[i]->tenant, tot[k - 1].tenant))
+		if (!k || cmp_row_cell(&idx[i], &idx[i - 1]))
 			line_init(&tot[k++], idx[i], false);
 		line_add(&tot[k - 1], idx[i]);
 	}
@@ -847,6 +960,9 @@ static void fit_line(struct table_widths *w, const struct bill_line *l)
 	len = (int)strlen(l->tenant);
 	if (len > w->tenant)
 		w->tenant = len;
+	len = (int)strlen(l->class_name);
+	if (len > w->class_name)
+		w->class_name = len;
 	for (i = 0; i < 4; i++)
 		if (num_width(l->num[i]) > w->num[i])
 			w->num[i] = num_width(l->num[i]);
@@ -861,7 +977,8 @@ static void print_line(FILE *out, const struct table_widths *w, const struct bil
 	tg_format_time(l->end, end, sizeof(end));
 	if (w->show_node)
 		fprintf(out, "%-*s  ", w->node, l->node ? l->node : "");
-	fprintf(out, "%-20s  %-20s  %-*s", start, end, w->tenant, l->tenant);
+	fprintf(out, "%-20s  %-20s  %-*s  %-*s", start, end, w->tenant, l->tenant, w->class_name,
+		l->class_name);
 	for (i = 0; i < 4; i++)
 		fprintf(out, "  %*" PRIu64, w->num[i], l->num[i]);
 	fputc('\n', out);
@@ -873,7 +990,8 @@ static void print_head(FILE *out, const struct table_widths *w)
 
 	if (w->show_node)
 		fprintf(out, "%-*s  ", w->node, "NODE");
-	fprintf(out, "%-20s  %-20s  %-*s", "START", "END", w->tenant, "TENANT");
+	fprintf(out, "%-20s  %-20s  %-*s  %-*s", "START", "END", w->tenant, "TENANT", w->class_name,
+		"CLASS");
 	for (i = 0; i < 4; i++)
 		fprintf(out, "  %*s", w->num[i], num_heads[i]);
 	fputc('\n', out);
@@ -887,6 +1005,7 @@ static void table_widths_init(struct table_widths *w, const struct tg_bill_row *
 	memset(w, 0, sizeof(*w));
 	w->node = (int)strlen("NODE");
 	w->tenant = (int)strlen("TENANT");
+	w->class_name = (int)strlen("CLASS");
 	for (c = 0; c < 4; c++)
 		w->num[c] = (int)strlen(num_heads[c]);
 	/* The node column only earns its width when the selection spans several nodes. */
@@ -905,7 +1024,7 @@ static void print_table(FILE *out, const struct tg_bill_row *rows, size_t n)
 		fputs("no billing rows in the selected range\n", out);
 		return;
 	}
-	tot = tenant_totals(rows, n, &nt);
+	tot = cell_totals(rows, n, &nt);
 	if (!tot) {
 		fputs("tollgate: out of memory while printing the bill\n", stderr);
 		return;

@@ -22,7 +22,7 @@ struct tg_sample {
 	char tenant[TG_NAME_MAX];
 	uint32_t class_id;
 	char class_name[TG_CLASS_NAME_MAX]; /* "internet" for class 0 */
-	int dir;			     /* enum tg_dir */
+	int dir;			    /* enum tg_dir */
 	uint64_t packets;
 	uint64_t bytes;
 };
@@ -36,8 +36,9 @@ struct tg_harvest {
 	size_t n_samples;
 };
 
-/* Opens (creating the file, its directory and the schema when missing). Read-only
- * opens fail with -ENOENT when the file does not exist. */
+/* Opens (creating the file, its directory and the schema when missing; migrating an
+ * older schema in one transaction). Read-only opens fail with -ENOENT when the file
+ * does not exist and never migrate. A schema newer than this code: -EPROTO. */
 int tg_store_open(const char *path, int readonly, struct tg_store **out);
 void tg_store_close(struct tg_store *s);
 /* Bills the deltas of h in one transaction. Returns 0 or a negative errno;
@@ -54,11 +55,13 @@ struct tg_bill_row {
 };
 
 struct tg_bill_query {
-	const char *tenant; /* NULL = all */
-	int64_t from, to;   /* interval start >= from and < to; INT64_MIN/MAX for open ends */
+	const char *tenant;	/* NULL = all */
+	int64_t from, to;	/* interval start >= from and < to; INT64_MIN/MAX for open ends */
+	const char *class_name; /* NULL = all */
 };
 
-/* Rows ordered by start, tenant, direction. Caller frees *rows. */
+/* Rows ordered by start, tenant, class, node, direction. Caller frees *rows. A version 1
+ * file opened read-only (not migrated) reads as class "internet". */
 int tg_store_query(struct tg_store *s, const struct tg_bill_query *q, struct tg_bill_row **rows,
 		   size_t *n);
 

@@ -80,9 +80,9 @@ oracle() { # prints "tenant direction packets bytes"
 			   print (x[2] == 1 ? "acme" : "globex"), x[1], p[k], b[k] } }' | sort
 }
 
-billed() { # from `tollgate bill --format csv`: "tenant direction packets bytes"
+billed() { # from `tollgate bill --format csv`: "tenant direction packets bytes", all classes
 	"$TG" bill -c "$T/tollgate.yaml" --format csv |
-		awk -F, 'NR > 1 { p[$2 " " $3] += $7; b[$2 " " $3] += $6 }
+		awk -F, 'NR > 1 { p[$2 " " $4] += $8; b[$2 " " $4] += $7 }
 			 END { for (k in p) print k, p[k], b[k] }' | sort
 }
 

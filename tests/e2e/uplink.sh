@@ -86,7 +86,7 @@ oracle=$(tshark -r "$T/far.pcap" -T fields -E occurrence=f -e frame.len -e ip.sr
 diag "capture: $(echo $oracle)"
 check "the capture holds IPv6 tenant traffic" -- test "$(echo "$oracle" | awk '$1 == "v6" { print $2 }')" -gt 0
 billed=$("$TG" bill -c "$T/tollgate.yaml" --format csv |
-	awk -F, 'NR > 1 { p[$3] += $7; b[$3] += $6 } END { for (k in p) print k, p[k], b[k] }')
+	awk -F, 'NR > 1 { p[$4] += $8; b[$4] += $7 } END { for (k in p) print k, p[k], b[k] }')
 for dir in ingress egress; do
 	equal "billed $dir (packets bytes) of the CIDR tenant equals the capture" \
 		"$(echo "$billed" | grep "^$dir " | cut -d' ' -f2-)" \

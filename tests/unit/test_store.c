@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The billing store: deltas from cumulative counters, idempotent replays, counter wrap,
- * epochs, all-or-nothing harvests, a SIGKILL at a random instant, output formats and
- * time parsing. Cursors are inspected with plain SQLite, as a user would.
+ * epochs, all-or-nothing harvests, traffic classes, the migration from schema version 1,
+ * a SIGKILL at a random instant, output formats, `tollgate bill` and time parsing.
+ * Cursors are inspected with plain SQLite, as a user would.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "tap.h"
+#include "cli.h"
 #include "store.h"
 
 #define T0 INT64_C(1795226400) /* 2026-11-21T02:00:00Z */
@@ -31,13 +35,26 @@
 static char tmpdir[] = "/tmp/tg_store.XXXXXX";
 static char dbpath[PATH_MAX];
 
+/* A sample of one class of a tenant. */
+static struct tg_sample sample_c(uint32_t id, const char *name, uint32_t class_id,
+				 const char *class_name, int dir, uint64_t bytes, uint64_t packets)
+{
+	struct tg_sample s = { .tenant_id = id,
+			       .class_id = class_id,
+			       .dir = dir,
+			       .bytes = bytes,
+			       .packets = packets };
+
+	snprintf(s.tenant, sizeof(s.tenant), "%s", name);
+	snprintf(s.class_name, sizeof(s.class_name), "%s", class_name);
+	return s;
+}
+
+/* A sample of a tenant's default class (0, `internet`). */
 static struct tg_sample sample(uint32_t id, const char *name, int dir, uint64_t bytes,
 			       uint64_t packets)
 {
-	struct tg_sample s = { .tenant_id = id, .dir = dir, .bytes = bytes, .packets = packets };
-
-	snprintf(s.tenant, sizeof(s.tenant), "%s", name);
-	return s;
+	return sample_c(id, name, 0, "internet", dir, bytes, packets);
 }
 
 static struct tg_harvest harvest(uint64_t e0, int64_t start, const struct tg_sample *smp, size_t n)
@@ -108,15 +125,22 @@ static int sql_exec(const char *path, const char *sql)
 	return rc;
 }
 
-static int64_t cursor_bytes(const char *path, uint64_t e0, uint32_t id, const char *dir)
+static int64_t cursor_bytes_c(const char *path, uint64_t e0, uint32_t id, uint32_t class_id,
+			      const char *dir)
 {
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT bytes FROM cursor WHERE node = 'edge-1' AND epoch = '%016" PRIx64
-		 "%016" PRIx64 "' AND tenant_id = %" PRIu32 " AND direction = '%s'",
-		 e0, e0 + 1, id, dir);
+		 "%016" PRIx64 "' AND tenant_id = %" PRIu32 " AND class_id = %" PRIu32
+		 " AND direction = '%s'",
+		 e0, e0 + 1, id, class_id, dir);
 	return sql_int(path, sql, -1);
+}
+
+static int64_t cursor_bytes(const char *path, uint64_t e0, uint32_t id, const char *dir)
+{
+	return cursor_bytes_c(path, e0, id, 0, dir);
 }
 
 static void test_open(struct tg_store **s)
@@ -129,7 +153,7 @@ static void test_open(struct tg_store **s)
 	snprintf(dbpath, sizeof(dbpath), "%s/var/lib/tollgate/tollgate.db", tmpdir);
 	tap_check(tg_store_open(dbpath, 0, s) == 0, "open creates the store and its directories");
 	tap_check(!stat(dir, &st) && (st.st_mode & 0777) == 0750, "new directory is 0750");
-	tap_check(sql_int(dbpath, "PRAGMA user_version", -1) == 1, "schema version is 1");
+	tap_check(sql_int(dbpath, "PRAGMA user_version", -1) == 2, "schema version is 2");
 	snprintf(sql, sizeof(sql), "SELECT journal_mode = 'wal' FROM pragma_journal_mode");
 	tap_check(sql_int(dbpath, sql, 0) == 1, "the file is in WAL mode");
 }
@@ -137,9 +161,9 @@ static void test_open(struct tg_store **s)
 static bool row_is(const struct tg_bill_row *r, const char *tenant, int dir, int64_t start,
 		   uint64_t bytes, uint64_t packets)
 {
-	return !strcmp(r->node, "edge-1") && !strcmp(r->tenant, tenant) && r->dir == dir &&
-	       r->start == start && r->end == start + 60 && r->bytes == bytes &&
-	       r->packets == packets;
+	return !strcmp(r->node, "edge-1") && !strcmp(r->tenant, tenant) &&
+	       !strcmp(r->class_name, "internet") && r->dir == dir && r->start == start &&
+	       r->end == start + 60 && r->bytes == bytes && r->packets == packets;
 }
 
 static void check_two_intervals(struct tg_store *s)
@@ -246,7 +270,7 @@ static void test_wrap(struct tg_store *s)
 	/* cursor at UINT64_MAX - 100 bytes and UINT64_MAX packets, as int64 bit patterns */
 	tap_check(sql_exec(dbpath,
 			   "INSERT INTO cursor VALUES ('edge-1', "
-			   "'00000000000000050000000000000006', 9, 'ingress', -101, -1, 0)") ==
+			   "'00000000000000050000000000000006', 9, 0, 'ingress', -101, -1, 0)") ==
 			  SQLITE_OK,
 		  "seed a cursor just below 2^64");
 	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 151, "wrap past 2^64 bills exactly 151");
@@ -318,6 +342,416 @@ static void test_bad_args(struct tg_store *s)
 	tap_check(tg_store_harvest(s, &h, NULL) == 0, "empty harvest is fine");
 }
 
+/* The rows of query q; *n of them, NULL and 0 when the query fails. */
+static struct tg_bill_row *query(struct tg_store *s, const char *tenant, const char *class_name,
+				 size_t *n)
+{
+	struct tg_bill_query q = {
+		.tenant = tenant, .class_name = class_name, .from = INT64_MIN, .to = INT64_MAX
+	};
+	struct tg_bill_row *rows = NULL;
+
+	*n = 0;
+	if (tg_store_query(s, &q, &rows, n)) {
+		tap_diag("query failed");
+		*n = 0;
+	}
+	return rows;
+}
+
+static bool cell_row_is(const struct tg_bill_row *r, const char *tenant, const char *class_name,
+			int dir, int64_t start, uint64_t bytes, uint64_t packets)
+{
+	return !strcmp(r->tenant, tenant) && !strcmp(r->class_name, class_name) && r->dir == dir &&
+	       r->start == start && r->bytes == bytes && r->packets == packets;
+}
+
+/* The classes of one tenant are billed apart; a renamed class id keeps its cursor. */
+static void test_classes_billed_apart(struct tg_store *s, const char *path)
+{
+	const struct tg_sample h1s[] = {
+		sample(1, "acme", IN, 1000, 10),
+		sample_c(1, "acme", 2, "peering", IN, 300, 3),
+		sample(1, "acme", OUT, 2000, 20),
+		sample_c(1, "acme", 2, "peering", OUT, 100, 1),
+	};
+	/* class id 2 renamed from peering to transit; its counter carries on */
+	const struct tg_sample h2s[] = {
+		sample(1, "acme", IN, 1000, 10),
+		sample_c(1, "acme", 2, "transit", IN, 500, 5),
+		sample_c(1, "acme", 2, "transit", OUT, 100, 1),
+	};
+	struct tg_harvest h1 = harvest(13, T0, h1s, 4), h2 = harvest(13, T0 + 60, h2s, 3);
+	struct tg_bill_row *rows;
+	uint64_t b = 0;
+	size_t n;
+
+	tap_check(tg_store_harvest(s, &h1, &b) == 0 && b == 3400,
+		  "two classes of one tenant: the harvest bills both");
+	rows = query(s, NULL, NULL, &n);
+	tap_check(n == 4 && cell_row_is(&rows[0], "acme", "internet", IN, T0, 1000, 10) &&
+			  cell_row_is(&rows[1], "acme", "internet", OUT, T0, 2000, 20) &&
+			  cell_row_is(&rows[2], "acme", "peering", IN, T0, 300, 3) &&
+			  cell_row_is(&rows[3], "acme", "peering", OUT, T0, 100, 1),
+		  "each class has its own rows, ordered by class, then direction");
+	free(rows);
+	tap_check(cursor_bytes_c(path, 13, 1, 0, "ingress") == 1000 &&
+			  cursor_bytes_c(path, 13, 1, 2, "ingress") == 300,
+		  "each class keeps its own cursor, keyed by the class id");
+	tap_check(tg_store_harvest(s, &h1, &b) == 0 && b == 0, "replay with classes bills 0");
+
+	tap_check(tg_store_harvest(s, &h2, &b) == 0 && b == 200,
+		  "a class renamed between harvests bills only the delta");
+	rows = query(s, NULL, "transit", &n);
+	tap_check(n == 1 && cell_row_is(&rows[0], "acme", "transit", IN, T0 + 60, 200, 2),
+		  "... under its new name");
+	free(rows);
+	rows = query(s, NULL, "peering", &n);
+	tap_check(n == 2 && rows[0].bytes == 300 && rows[1].bytes == 100,
+		  "... and the old name keeps what it billed before");
+	free(rows);
+	tap_check(cursor_bytes_c(path, 13, 1, 2, "ingress") == 500, "... with one cursor per id");
+}
+
+static void test_class_filter(struct tg_store *s)
+{
+	struct tg_bill_row *rows;
+	size_t n, i, ok = 0;
+
+	rows = query(s, NULL, "internet", &n);
+	for (i = 0; i < n; i++)
+		ok += !strcmp(rows[i].class_name, "internet");
+	tap_check(n == 2 && ok == n, "class filter returns only that class");
+	free(rows);
+	rows = query(s, "acme", "peering", &n);
+	tap_check(n == 2, "class and tenant filters together");
+	free(rows);
+	rows = query(s, "globex", "peering", &n);
+	tap_check(n == 0, "class filter of another tenant: no rows");
+	free(rows);
+	rows = query(s, NULL, "nobody", &n);
+	tap_check(n == 0, "unknown class: no rows");
+	free(rows);
+	rows = query(s, NULL, NULL, &n);
+	tap_check(n == 5, "no class filter: every class");
+	free(rows);
+}
+
+static void test_class_refusals(struct tg_store *s, const char *path)
+{
+	struct tg_sample smp[2] = {
+		sample(1, "acme", IN, 1100, 11),
+		sample_c(1, "acme", 2, "transit", IN, 400, 4),
+	};
+	struct tg_harvest h = harvest(13, T0 + 120, smp, 2);
+	size_t before, after;
+	uint64_t b = 1;
+
+	free(query(s, NULL, NULL, &before));
+	tap_check(tg_store_harvest(s, &h, &b) == -ERANGE && b == 0,
+		  "a class whose counter went backwards is refused, though its tenant's other "
+		  "class grew");
+	smp[1] = sample_c(1, "acme", TG_MAX_CLASSES, "lab", IN, 1, 1);
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "class id TG_MAX_CLASSES refused");
+	smp[1] = sample_c(1, "acme", 3, "", IN, 1, 1);
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "empty class name refused");
+	memset(smp[1].class_name, 'x', sizeof(smp[1].class_name));
+	tap_check(tg_store_harvest(s, &h, NULL) == -EINVAL, "unterminated class name refused");
+	free(query(s, NULL, NULL, &after));
+	tap_check(after == before && cursor_bytes_c(path, 13, 1, 0, "ingress") == 1000,
+		  "refused harvests with classes changed nothing");
+	smp[1] = sample_c(1, "acme", TG_MAX_CLASSES - 1, "lab", IN, 5, 1);
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 105, "the highest class id is accepted");
+}
+
+static void test_classes(void)
+{
+	char path[PATH_MAX + 32];
+	struct tg_store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/classes.db", tmpdir);
+	if (!tap_check(tg_store_open(path, 0, &s) == 0, "open a store for the class tests"))
+		return;
+	test_classes_billed_apart(s, path);
+	test_class_filter(s);
+	test_class_refusals(s, path);
+	tg_store_close(s);
+}
+
+/* The version 1 schema exactly as Tollgate wrote it (src/store.c before the classes). */
+static const char v1_schema[] =
+	"CREATE TABLE usage (\n"
+	"\tnode TEXT NOT NULL,\n"
+	"\ttenant TEXT NOT NULL,\n"
+	"\tdirection TEXT NOT NULL CHECK (direction IN ('ingress', 'egress')),\n"
+	"\tinterval_start INTEGER NOT NULL,\n"
+	"\tinterval_end INTEGER NOT NULL CHECK (interval_end > interval_start),\n"
+	"\tbytes INTEGER NOT NULL CHECK (typeof(bytes) = 'integer' AND bytes >= 0),\n"
+	"\tpackets INTEGER NOT NULL CHECK (typeof(packets) = 'integer' AND packets >= 0),\n"
+	"\tPRIMARY KEY (node, tenant, direction, interval_start)\n"
+	");\n"
+	"CREATE INDEX usage_by_start ON usage (interval_start);\n"
+	"CREATE TABLE cursor (\n"
+	"\tnode TEXT NOT NULL,\n"
+	"\tepoch TEXT NOT NULL CHECK (length(epoch) = 32),\n"
+	"\ttenant_id INTEGER NOT NULL,\n"
+	"\tdirection TEXT NOT NULL CHECK (direction IN ('ingress', 'egress')),\n"
+	"\tbytes INTEGER NOT NULL,\n"
+	"\tpackets INTEGER NOT NULL,\n"
+	"\tupdated INTEGER NOT NULL,\n"
+	"\tPRIMARY KEY (node, epoch, tenant_id, direction)\n"
+	");\n"
+	"PRAGMA user_version = 1;\n";
+
+/* Epoch 0x15/0x16 (harvest(21, ...)); tenant 3's ingress cursor is 2^64 - 101. */
+static const char v1_rows[] =
+	"PRAGMA journal_mode = WAL;\n"
+	"INSERT INTO usage VALUES\n"
+	"\t('edge-1', 'acme', 'ingress', 1795226400, 1795226460, 1000, 10),\n"
+	"\t('edge-1', 'acme', 'egress', 1795226400, 1795226460, 2000, 20),\n"
+	"\t('edge-2', 'globex', 'ingress', 1795226460, 1795226520, 5, 1);\n"
+	"INSERT INTO cursor VALUES\n"
+	"\t('edge-1', '00000000000000150000000000000016', 1, 'ingress', 1000, 10, 1),\n"
+	"\t('edge-1', '00000000000000150000000000000016', 1, 'egress', 2000, 20, 1),\n"
+	"\t('edge-1', '00000000000000150000000000000016', 3, 'ingress', -101, -1, 1);\n";
+
+static bool make_v1(const char *path, const char *extra)
+{
+	return sql_exec(path, v1_schema) == SQLITE_OK && sql_exec(path, v1_rows) == SQLITE_OK &&
+	       (!extra || sql_exec(path, extra) == SQLITE_OK) &&
+	       sql_int(path, "PRAGMA user_version", -1) == 1;
+}
+
+static void test_v1_readonly(const char *path)
+{
+	const struct tg_sample smp = sample(1, "acme", IN, 1500, 15);
+	struct tg_harvest h = harvest(21, T0 + 120, &smp, 1);
+	struct tg_store *ro = NULL;
+	struct tg_bill_row *rows;
+	size_t n;
+
+	if (!tap_check(tg_store_open(path, 1, &ro) == 0, "read-only open of a version 1 file"))
+		return;
+	rows = query(ro, NULL, NULL, &n);
+	tap_check(n == 3 && cell_row_is(&rows[0], "acme", "internet", IN, T0, 1000, 10) &&
+			  cell_row_is(&rows[1], "acme", "internet", OUT, T0, 2000, 20) &&
+			  cell_row_is(&rows[2], "globex", "internet", IN, T0 + 60, 5, 1) &&
+			  !strcmp(rows[2].node, "edge-2"),
+		  "... reads every row, in class internet");
+	free(rows);
+	rows = query(ro, NULL, "internet", &n);
+	tap_check(n == 3, "... class filter internet: every row");
+	free(rows);
+	rows = query(ro, NULL, "peering", &n);
+	tap_check(n == 0, "... class filter of another class: no rows");
+	free(rows);
+	rows = query(ro, "globex", NULL, &n);
+	tap_check(n == 1, "... tenant filter");
+	free(rows);
+	tap_check(tg_store_harvest(ro, &h, NULL) == -EROFS, "... harvest: -EROFS");
+	tg_store_close(ro);
+	tap_check(sql_int(path, "PRAGMA user_version", -1) == 1, "... and does not migrate");
+}
+
+/* A migration that fails half-way (a table in the way of the rename) changes nothing. */
+static void test_v1_failed_migration(void)
+{
+	char path[PATH_MAX + 32];
+	struct tg_store *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/v1-blocked.db", tmpdir);
+	if (!tap_check(make_v1(path, "CREATE TABLE cursor_v1 (x)"), "a version 1 fixture"))
+		return;
+	tap_check(tg_store_open(path, 0, &s) < 0 && !s, "a migration that fails fails the open");
+	tap_check(
+		sql_int(path, "PRAGMA user_version", -1) == 1 &&
+			sql_int(path, "SELECT count(*) FROM usage", -1) == 3 &&
+			sql_int(path, "SELECT count(*) FROM cursor", -1) == 3 &&
+			sql_int(path,
+				"SELECT count(*) FROM sqlite_master WHERE name = 'usage_by_start'",
+				-1) == 1 &&
+			sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'usage_v1'",
+				-1) == 0,
+		"... and leaves the version 1 file as it was");
+}
+
+static void test_migration(void)
+{
+	const struct tg_sample smp[] = {
+		sample(1, "acme", IN, 1500, 15),
+		sample(1, "acme", OUT, 2000, 20),
+		sample(3, "wrap", IN, 50, 0),
+		sample_c(1, "acme", 1, "peering", IN, 70, 1),
+	};
+	struct tg_harvest h = harvest(21, T0 + 120, smp, 4);
+	char path[PATH_MAX + 32];
+	struct tg_store *s = NULL;
+	struct tg_bill_row *rows;
+	uint64_t b = 0;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
+	if (!tap_check(make_v1(path, NULL), "a version 1 fixture"))
+		return;
+	test_v1_readonly(path);
+	test_v1_failed_migration();
+
+	if (!tap_check(tg_store_open(path, 0, &s) == 0, "read-write open migrates version 1"))
+		return;
+	tap_check(sql_int(path, "PRAGMA user_version", -1) == 2, "... to version 2");
+	tap_check(sql_int(path, "SELECT count(*) FROM usage WHERE class = 'internet'", -1) == 3 &&
+			  sql_int(path, "SELECT sum(bytes) FROM usage", -1) == 3005 &&
+			  sql_int(path, "SELECT sum(packets) FROM usage", -1) == 31,
+		  "... every usage row kept, in class internet");
+	tap_check(sql_int(path, "SELECT count(*) FROM cursor WHERE class_id = 0", -1) == 3 &&
+			  cursor_bytes(path, 21, 1, "ingress") == 1000 &&
+			  cursor_bytes(path, 21, 1, "egress") == 2000 &&
+			  cursor_bytes(path, 21, 3, "ingress") == -101,
+		  "... every cursor kept, as class id 0, bit patterns intact");
+	tap_check(sql_int(path,
+			  "SELECT count(*) FROM sqlite_master WHERE name = 'usage_by_start'"
+			  " AND tbl_name = 'usage'",
+			  -1) == 1 &&
+			  sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v1'",
+				  -1) == 0 &&
+			  sql_int(path, "SELECT integrity_check = 'ok' FROM pragma_integrity_check",
+				  0) == 1,
+		  "... the index rebuilt, the old tables gone, integrity ok");
+	tap_check(tg_store_harvest(s, &h, &b) == 0 && b == 721,
+		  "a harvest after the migration bills only the deltas");
+	rows = query(s, "acme", "internet", &n);
+	tap_check(n == 3 && cell_row_is(&rows[2], "acme", "internet", IN, T0 + 120, 500, 5),
+		  "... 500 bytes of acme since the version 1 cursor");
+	free(rows);
+	tg_store_close(s);
+	s = NULL;
+	tap_check(tg_store_open(path, 0, &s) == 0 &&
+			  sql_int(path, "SELECT count(*) FROM usage", -1) == 6,
+		  "reopening the migrated file keeps it");
+	tg_store_close(s);
+}
+
+/* Runs `tollgate bill ARGS...` in this process; its exit code, its stdout in *out. */
+static int run_bill(char **out, const char *const *args)
+{
+	char *argv[16] = { "bill" };
+	char path[PATH_MAX + 32];
+	int argc = 1, fd, saved, rc;
+	FILE *f;
+	long len;
+
+	*out = NULL;
+	while (*args && argc < 15)
+		argv[argc++] = (char *)*args++;
+	snprintf(path, sizeof(path), "%s/bill.out", tmpdir);
+	fflush(stdout);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	saved = dup(STDOUT_FILENO);
+	if (fd < 0 || saved < 0 || dup2(fd, STDOUT_FILENO) < 0)
+		return -1;
+	optind = 0; /* glibc: start getopt afresh */
+	rc = cmd_bill(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	*out = calloc(1, (size_t)len + 1);
+	if (*out && fread(*out, 1, (size_t)len, f) != (size_t)len)
+		(*out)[0] = '\0';
+	fclose(f);
+	return rc;
+}
+
+static void check_bill(const char *const *args, int want_rc, const char *want, const char *name)
+{
+	char *got = NULL;
+	int rc = run_bill(&got, args);
+
+	if (!tap_check(rc == want_rc && got && (!want || !strcmp(got, want)), "%s", name))
+		tap_diag("exit %d, got:\n%s", rc, got ? got : "(nothing)");
+	free(got);
+}
+
+/* Three intervals: internet at 80, 80 and 240 bit/s, peering at 8 bit/s each. */
+static bool fill_p95_store(const char *path)
+{
+	struct tg_sample smp[2];
+	struct tg_harvest h;
+	struct tg_store *s = NULL;
+	const uint64_t internet[] = { 600, 1200, 3000 };
+	bool ok = !tg_store_open(path, 0, &s);
+	uint64_t k;
+
+	for (k = 0; ok && k < 3; k++) {
+		smp[0] = sample(1, "acme", IN, internet[k], k + 1);
+		smp[1] = sample_c(1, "acme", 1, "peering", IN, 60 * (k + 1), k + 1);
+		h = harvest(17, T0 + (int64_t)k * 60, smp, 2);
+		ok = !tg_store_harvest(s, &h, NULL);
+	}
+	tg_store_close(s);
+	return ok;
+}
+
+static void test_cli(void)
+{
+	char path[PATH_MAX + 32], v1[PATH_MAX + 32];
+	char long_class[TG_CLASS_NAME_MAX + 1];
+
+	snprintf(path, sizeof(path), "%s/cli.db", tmpdir);
+	snprintf(v1, sizeof(v1), "%s/v1-cli.db", tmpdir);
+	memset(long_class, 'c', TG_CLASS_NAME_MAX);
+	long_class[TG_CLASS_NAME_MAX] = '\0';
+	if (!tap_check(fill_p95_store(path), "a store for `tollgate bill`"))
+		return;
+	check_bill((const char *const[]){ "--store", path, "--p95", "--format", "csv", NULL }, 0,
+		   "tenant,class,direction,intervals,bits_per_second\n"
+		   "acme,internet,ingress,3,240\n"
+		   "acme,peering,ingress,3,8\n",
+		   "bill --p95: one percentile per tenant, class and direction");
+	check_bill(
+		(const char *const[]){ "--store", path, "--p95", "--format", "json", "--class",
+				       "peering", NULL },
+		0,
+		"[\n  {\"tenant\": \"acme\", \"class\": \"peering\", \"direction\": \"ingress\", "
+		"\"intervals\": 3, \"bits_per_second\": 8}\n]\n",
+		"bill --p95 --class: JSON with the class after the tenant");
+	check_bill((const char *const[]){ "--store", path, "--p95", "--class", "internet", NULL },
+		   0,
+		   "TENANT               CLASS            DIRECTION INTERVALS        P95 BIT/S\n"
+		   "acme                 internet         ingress           3              240\n",
+		   "bill --p95 table has a class column");
+	check_bill((const char *const[]){ "--store", path, "--class", "peering", "--format", "csv",
+					  "--from", "@1795226460", NULL },
+		   0,
+		   "node,tenant,class,direction,start,end,bytes,packets\n"
+		   "edge-1,acme,peering,ingress,2026-11-21T02:01:00Z,2026-11-21T02:02:00Z,60,1\n"
+		   "edge-1,acme,peering,ingress,2026-11-21T02:02:00Z,2026-11-21T02:03:00Z,60,1\n",
+		   "bill --class peering --format csv");
+	check_bill((const char *const[]){ "--store", path, "--class", "", NULL }, 2, "",
+		   "bill --class '': exit 2");
+	check_bill((const char *const[]){ "--store", path, "--class", long_class, NULL }, 2, "",
+		   "bill --class with an over-long name: exit 2");
+	check_bill((const char *const[]){ "--store", path, "--class", NULL }, 2, "",
+		   "bill --class without a name: exit 2");
+
+	if (!tap_check(make_v1(v1, NULL), "a version 1 fixture for `tollgate bill`"))
+		return;
+	check_bill((const char *const[]){ "--store", v1, "--format", "json", "--tenant", "globex",
+					  NULL },
+		   0,
+		   "[\n{\"node\":\"edge-2\",\"tenant\":\"globex\",\"class\":\"internet\","
+		   "\"direction\":\"ingress\",\"start\":\"2026-11-21T02:01:00Z\","
+		   "\"end\":\"2026-11-21T02:02:00Z\",\"bytes\":5,\"packets\":1}\n]\n",
+		   "bill of a version 1 file (read-only, not migrated): class internet");
+	tap_check(sql_int(v1, "PRAGMA user_version", -1) == 1, "... and the file stays version 1");
+}
+
 static void test_open_errors(void)
 {
 	char path[PATH_MAX + 32];
@@ -330,7 +764,7 @@ static void test_open_errors(void)
 	tap_check(stat(path, &st) && errno == ENOENT, "... does not create it");
 
 	snprintf(path, sizeof(path), "%s/future.db", tmpdir);
-	sql_exec(path, "PRAGMA user_version = 2");
+	sql_exec(path, "PRAGMA user_version = 3");
 	tap_check(tg_store_open(path, 0, &s) == -EPROTO, "newer schema refused (read-write)");
 	tap_check(tg_store_open(path, 1, &s) == -EPROTO, "newer schema refused (read-only)");
 
@@ -397,79 +831,105 @@ static void check_print(const struct tg_bill_row *rows, size_t n, enum tg_format
 }
 
 static const struct tg_bill_row out_rows[] = {
-	{ "edge-1", "acme", IN, T0, T0 + 60, 1000, 10 },
-	{ "edge-1", "acme", OUT, T0, T0 + 60, 2000, 20 },
-	{ "edge-1", "glo,bex", IN, T0 + 60, T0 + 120, 5, 1 },
-	{ "edge-1", "acme", IN, T0 + 60, T0 + 120, 123456789012, 7 },
+	{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1000, 10 },
+	{ "edge-1", "acme", "internet", OUT, T0, T0 + 60, 2000, 20 },
+	{ "edge-1", "glo,bex", "peer,ing", IN, T0 + 60, T0 + 120, 5, 1 },
+	{ "edge-1", "acme", "internet", IN, T0 + 60, T0 + 120, 123456789012, 7 },
 };
 
 static void test_csv_json(void)
 {
-	const struct tg_bill_row quote = { "edge-1", "a\"b\\c\n", OUT, T0, T0 + 60, 1, 2 };
+	const struct tg_bill_row quote = { "edge-1", "a\"b\\c\n", "x\"y", OUT, T0, T0 + 60, 1, 2 };
 
-	check_print(out_rows, 3, TG_FMT_CSV,
-		    "node,tenant,direction,start,end,bytes,packets\n"
-		    "edge-1,acme,ingress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,1000,10\n"
-		    "edge-1,acme,egress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,2000,20\n"
-		    "edge-1,\"glo,bex\",ingress,2026-11-21T02:01:00Z,2026-11-21T02:02:00Z,5,1\n",
-		    "CSV rows, a comma in a name is quoted");
-	check_print(NULL, 0, TG_FMT_CSV, "node,tenant,direction,start,end,bytes,packets\n",
+	check_print(
+		out_rows, 3, TG_FMT_CSV,
+		"node,tenant,class,direction,start,end,bytes,packets\n"
+		"edge-1,acme,internet,ingress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,1000,10\n"
+		"edge-1,acme,internet,egress,2026-11-21T02:00:00Z,2026-11-21T02:01:00Z,2000,20\n"
+		"edge-1,\"glo,bex\",\"peer,ing\",ingress,2026-11-21T02:01:00Z,"
+		"2026-11-21T02:02:00Z,5,1\n",
+		"CSV rows with the class, a comma in a name is quoted");
+	check_print(NULL, 0, TG_FMT_CSV, "node,tenant,class,direction,start,end,bytes,packets\n",
 		    "CSV with no rows: header only");
 	check_print(out_rows, 2, TG_FMT_JSON,
 		    "[\n"
-		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"ingress\","
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"class\":\"internet\","
+		    "\"direction\":\"ingress\","
 		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
 		    "\"bytes\":1000,\"packets\":10},\n"
-		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"direction\":\"egress\","
+		    "{\"node\":\"edge-1\",\"tenant\":\"acme\",\"class\":\"internet\","
+		    "\"direction\":\"egress\","
 		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
 		    "\"bytes\":2000,\"packets\":20}\n"
 		    "]\n",
-		    "JSON rows");
-	check_print(
-		&quote, 1, TG_FMT_JSON,
-		"[\n{\"node\":\"edge-1\",\"tenant\":\"a\\\"b\\\\c\\n\",\"direction\":\"egress\","
-		"\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
-		"\"bytes\":1,\"packets\":2}\n]\n",
-		"JSON escapes quote, backslash and newline");
+		    "JSON rows carry the class after the tenant");
+	check_print(&quote, 1, TG_FMT_JSON,
+		    "[\n{\"node\":\"edge-1\",\"tenant\":\"a\\\"b\\\\c\\n\",\"class\":\"x\\\"y\","
+		    "\"direction\":\"egress\","
+		    "\"start\":\"2026-11-21T02:00:00Z\",\"end\":\"2026-11-21T02:01:00Z\","
+		    "\"bytes\":1,\"packets\":2}\n]\n",
+		    "JSON escapes quote, backslash and newline");
 	check_print(NULL, 0, TG_FMT_JSON, "[]\n", "JSON with no rows: []");
 }
 
 static void test_table(void)
 {
 	const struct tg_bill_row two_nodes[] = {
-		{ "edge-1", "acme", IN, T0, T0 + 60, 1, 1 },
-		{ "edge-2", "acme", OUT, T0, T0 + 60, 2, 1 },
+		{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1, 1 },
+		{ "edge-2", "acme", "internet", OUT, T0, T0 + 60, 2, 1 },
+	};
+	const struct tg_bill_row two_classes[] = {
+		{ "edge-1", "acme", "internet", IN, T0, T0 + 60, 1000, 10 },
+		{ "edge-1", "acme", "internet", OUT, T0, T0 + 60, 2000, 20 },
+		{ "edge-1", "acme", "peering", IN, T0, T0 + 60, 30, 3 },
+		{ "edge-1", "acme", "peering", OUT, T0, T0 + 60, 40, 4 },
+		{ "edge-1", "acme", "peering", IN, T0 + 60, T0 + 120, 5, 1 },
 	};
 
 	check_print(out_rows, 4, TG_FMT_TABLE,
-		    "START                 END                   TENANT       IN BYTES  IN PKTS  "
-		    "OUT BYTES  OUT PKTS\n"
-		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme             1000       10  "
-		    "     2000        20\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
-		    "        0         0\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  acme     123456789012        7  "
-		    "        0         0\n"
+		    "START                 END                   "
+		    "TENANT   CLASS         IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme     internet          1000       10       2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "glo,bex  peer,ing             5        1          0         0\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "acme     internet  123456789012        7          0         0\n"
 		    "\n"
 		    "TOTAL\n"
-		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  acme     123456790012       17  "
-		    "     2000        20\n"
-		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  glo,bex             5        1  "
-		    "        0         0\n",
-		    "table merges directions and totals per tenant");
-	check_print(
-		two_nodes, 2, TG_FMT_TABLE,
-		"NODE    START                 END                   TENANT  IN BYTES  IN PKTS  "
-		"OUT BYTES  OUT PKTS\n"
-		"edge-1  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
-		"        0         0\n"
-		"edge-2  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           0        0  "
-		"        2         1\n"
-		"\n"
-		"TOTAL\n"
-		"        2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  acme           1        1  "
-		"        2         1\n",
-		"table shows a node column when rows span nodes");
+		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  "
+		    "acme     internet  123456790012       17       2000        20\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "glo,bex  peer,ing             5        1          0         0\n",
+		    "table merges directions and totals per tenant and class");
+	check_print(two_nodes, 2, TG_FMT_TABLE,
+		    "NODE    START                 END                   "
+		    "TENANT  CLASS     IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "edge-1  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         1        1          0         0\n"
+		    "edge-2  2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         0        0          2         1\n"
+		    "\n"
+		    "TOTAL\n"
+		    "        2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet         1        1          2         1\n",
+		    "table shows a node column when rows span nodes");
+	check_print(two_classes, 5, TG_FMT_TABLE,
+		    "START                 END                   "
+		    "TENANT  CLASS     IN BYTES  IN PKTS  OUT BYTES  OUT PKTS\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet      1000       10       2000        20\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    peering         30        3         40         4\n"
+		    "2026-11-21T02:01:00Z  2026-11-21T02:02:00Z  "
+		    "acme    peering          5        1          0         0\n"
+		    "\n"
+		    "TOTAL\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:01:00Z  "
+		    "acme    internet      1000       10       2000        20\n"
+		    "2026-11-21T02:00:00Z  2026-11-21T02:02:00Z  "
+		    "acme    peering         35        4         40         4\n",
+		    "table: two classes of a tenant get their own lines and totals");
 	check_print(NULL, 0, TG_FMT_TABLE, "no billing rows in the selected range\n",
 		    "empty table says so");
 }
@@ -674,6 +1134,9 @@ int main(void)
 		test_reopen(&s);
 		tg_store_close(s);
 	}
+	test_classes();
+	test_migration();
+	test_cli();
 	test_open_errors();
 	test_csv_json();
 	test_table();
