@@ -36,7 +36,7 @@
 /* Aliases let a small file name one big node many times: cap the visits, not the nodes. */
 #define VISITS_PER_NODE 8
 #define VISITS_MIN 65536
-#define DAY_MSEC 86400000ull
+#define DAY_SEC 86400u
 #define YAML_STD_TAG "tag:yaml.org,2002:"
 
 #define LINE(n) ((unsigned)(n)->start_mark.line + 1)
@@ -825,44 +825,54 @@ static bool sel_add(struct pctx *c, struct sel_set *set, const yaml_node_t *n, c
 	return true;
 }
 
-static void add_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+/* Parses a CIDR selector; false (reported) when it is not a network address. */
+static bool cidr_value(struct pctx *c, yaml_node_t *n, const char *s, struct tg_cidr *cidr)
 {
-	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
-	struct tg_cidr cidr;
 	char fixed[64];
 	unsigned maxlen;
 
-	switch (cidr_parse(s, &cidr, &maxlen)) {
+	switch (cidr_parse(s, cidr, &maxlen)) {
 	case V_OK:
-		break;
+		return true;
 	case V_PREFIX:
 		node_err(c, n, "invalid prefix length in '%s': expected 0 to %u", show(s).s,
 			 maxlen);
-		return;
+		return false;
 	case V_HOSTBITS:
-		tg_format_cidr(&cidr, fixed, sizeof(fixed));
+		tg_format_cidr(cidr, fixed, sizeof(fixed));
 		node_err(c, n, "host bits set in %s; did you mean %s?", show(s).s, fixed);
-		return;
+		return false;
 	default:
 		node_err(c, n,
 			 "invalid CIDR '%s': expected an IPv4 or IPv6 address, optionally "
 			 "with /LENGTH",
 			 show(s).s);
-		return;
+		return false;
 	}
-	if (!sel_add(c, cidr.family == AF_INET ? &c->cidr4 : &c->cidr6, n, s, tenant, &cidr))
-		return;
-	if (need_grow(t->n_cidrs)) {
-		struct tg_cidr *v =
-			reallocarray(t->cidrs, t->n_cidrs ? 2 * t->n_cidrs : 4, sizeof(*v));
+}
+
+static void push_cidr(struct pctx *c, struct tg_cidr **arr, size_t *n, const struct tg_cidr *cidr)
+{
+	if (need_grow(*n)) {
+		struct tg_cidr *v = reallocarray(*arr, *n ? 2 * *n : 4, sizeof(*v));
 
 		if (!v) {
 			c->oom = true;
 			return;
 		}
-		t->cidrs = v;
+		*arr = v;
 	}
-	t->cidrs[t->n_cidrs++] = cidr;
+	(*arr)[(*n)++] = *cidr;
+}
+
+static void add_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+	struct tg_cidr cidr;
+
+	if (cidr_value(c, n, s, &cidr) &&
+	    sel_add(c, cidr.family == AF_INET ? &c->cidr4 : &c->cidr6, n, s, tenant, &cidr))
+		push_cidr(c, &t->cidrs, &t->n_cidrs, &cidr);
 }
 
 static bool check_iface(struct pctx *c, yaml_node_t *n, const char *s)
@@ -936,23 +946,35 @@ static void parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64
 	}
 }
 
+/* Decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal).
+ * MAX must stay below UINT64_MAX / 10. */
+static bool decimal_in(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; is_digit(*p) && v <= max; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (*p || p == s || (s[0] == '0' && s[1]) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
 {
-	const char *s = scalar(c, n, where), *p;
-	uint32_t v = 0;
+	const char *s = scalar(c, n, where);
+	uint64_t v;
 
 	if (!s)
 		return;
-	/* decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal) */
-	for (p = s; is_digit(*p) && v <= MAX_CONNECTIONS; p++)
-		v = v * 10 + (uint32_t)(*p - '0');
-	if (*p || p == s || (s[0] == '0' && s[1]) || !v || v > MAX_CONNECTIONS) {
+	if (!decimal_in(s, 1, MAX_CONNECTIONS, &v)) {
 		node_err(c, n,
 			 "invalid max_connections '%s': expected a decimal integer from 1 to %u",
 			 show(s).s, MAX_CONNECTIONS);
 		return;
 	}
-	*out = v;
+	*out = (uint32_t)v;
 }
 
 static const char *const limit_keys[] = { "egress_rate", "ingress_rate", "max_connections", NULL };
@@ -1117,43 +1139,56 @@ static void parse_node(struct pctx *c, yaml_node_t *n)
 	snprintf(c->cfg.node, sizeof(c->cfg.node), "%s", s);
 }
 
-static void parse_interval(struct pctx *c, yaml_node_t *n)
+/* A duration of whole seconds from 1s to MAX_SEC (written MAX_TEXT in messages). */
+static bool parse_seconds(struct pctx *c, yaml_node_t *n, const char *where, uint64_t max_sec,
+			  const char *max_text, uint32_t *out)
 {
-	const char *s = scalar(c, n, "billing.interval");
+	const char *s = scalar(c, n, where);
 	uint64_t ms;
 
 	if (!s)
-		return;
+		return false;
 	switch (duration_parse(s, &ms)) {
 	case V_OK:
 		break;
 	case V_NOUNIT:
 		node_err(c, n, "duration '%s' has no unit: expected ms, s, m, h or d, e.g. 60s",
 			 show(s).s);
-		return;
+		return false;
 	case V_RANGE:
-		node_err(c, n, "duration '%s' is too large: expected at most 24h", show(s).s);
-		return;
+		node_err(c, n, "duration '%s' is too large: expected at most %s", show(s).s,
+			 max_text);
+		return false;
 	default:
 		node_err(c, n,
 			 "invalid duration '%s': expected an integer and a unit (ms, s, m, h "
 			 "or d), e.g. 60s",
 			 show(s).s);
-		return;
+		return false;
 	}
-	if (ms % 1000 || ms < 1000 || ms > DAY_MSEC) {
-		node_err(c, n, "billing.interval '%s' must be whole seconds from 1s to 24h",
-			 show(s).s);
-		return;
+	if (ms % 1000 || ms < 1000 || ms / 1000 > max_sec) {
+		node_err(c, n, "%s '%s' must be whole seconds from 1s to %s", where, show(s).s,
+			 max_text);
+		return false;
 	}
-	if (DAY_MSEC % ms) {
+	*out = (uint32_t)(ms / 1000);
+	return true;
+}
+
+static void parse_interval(struct pctx *c, yaml_node_t *n)
+{
+	uint32_t sec;
+
+	if (!parse_seconds(c, n, "billing.interval", DAY_SEC, "24h", &sec))
+		return;
+	if (DAY_SEC % sec) {
 		node_err(c, n,
 			 "billing.interval must divide 24h evenly, '%s' does not (e.g. 60s, "
 			 "5m, 15m, 1h)",
-			 show(s).s);
+			 show((const char *)n->data.scalar.value).s);
 		return;
 	}
-	c->cfg.interval = (uint32_t)(ms / 1000);
+	c->cfg.interval = sec;
 }
 
 /* Length of an URI scheme ("sqlite:" -> 6), 0 when S does not start with one. */
