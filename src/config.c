@@ -30,6 +30,7 @@
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
 #define MAX_TENANTS (TG_MAX_TENANTS - 1) /* tenant id 0 means unattributed */
+#define MAX_CLASSES (TG_MAX_CLASSES - 1) /* class id 0 is internet */
 #define MAX_PATTERNS TG_MAX_IFACES
 #define MAX_CGROUPS 4096
 #define MAX_CONNECTIONS 10000000u
@@ -328,6 +329,22 @@ bool tg_tenant_name_valid(const char *s)
 	return true;
 }
 
+/* Class names: [a-z0-9][a-z0-9_-]*, at most TG_CLASS_NAME_MAX - 1 characters. */
+static bool class_name_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		char ch = s[i];
+
+		if (i >= TG_CLASS_NAME_MAX - 1)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || (i && (ch == '_' || ch == '-'))))
+			return false;
+	}
+	return i > 0;
+}
+
 static bool node_name_valid(const char *s)
 {
 	size_t i;
@@ -403,6 +420,7 @@ struct sel_set {
 	const char *what; /* for "too many ..." */
 };
 
+/* Also used for classes: "class 'lan'" or "classes[1]". */
 struct tenant_meta {
 	char label[64]; /* "tenant 'acme'", or "tenants[3]" while it has no valid name */
 	bool named;
@@ -422,6 +440,8 @@ struct pctx {
 	struct tg_config cfg;
 	struct tenant_meta *meta;
 	struct sel_set cidr4, cidr6, ifaces, cgroups, uplinks;
+	struct tenant_meta cmeta[MAX_CLASSES];
+	struct sel_set class4, class6; /* the classes' CIDRs; sel_ref.tenant is the class */
 };
 
 /* A printable, bounded copy of a user's value for a message. */
@@ -1114,6 +1134,117 @@ static void parse_tenants(struct pctx *c, yaml_node_t *n)
 	}
 }
 
+static void parse_class_name(struct pctx *c, size_t i, yaml_node_t *n, const char *cwhere)
+{
+	struct tenant_meta *m = &c->cmeta[i];
+	char where[64];
+	const char *s;
+	size_t j;
+
+	snprintf(where, sizeof(where), "%s.name", cwhere);
+	s = scalar(c, n, where);
+	if (!s)
+		return;
+	if (!strcmp(s, "internet")) {
+		node_err(c, n,
+			 "`internet` is the default class and cannot be configured; list the "
+			 "other classes");
+		return;
+	}
+	if (!class_name_valid(s)) {
+		node_err(c, n,
+			 "invalid class name '%s': expected 1 to %d characters of a-z, 0-9, '_' "
+			 "and '-', starting with a letter or digit",
+			 show(s).s, TG_CLASS_NAME_MAX - 1);
+		return;
+	}
+	for (j = 0; j < i; j++) {
+		if (c->cmeta[j].named && !strcmp(c->cfg.classes[j].name, s)) {
+			node_err(c, n, "duplicate class name '%s' (first defined at %u:%u)", s,
+				 c->cmeta[j].name_line, c->cmeta[j].name_col);
+			return;
+		}
+	}
+	snprintf(c->cfg.classes[i].name, TG_CLASS_NAME_MAX, "%s", s);
+	snprintf(m->label, sizeof(m->label), "class '%s'", s);
+	m->named = true;
+	m->name_line = LINE(n);
+	m->name_col = COL(n);
+}
+
+static void add_class_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t cls)
+{
+	struct tg_class_conf *k = &c->cfg.classes[cls];
+	struct tg_cidr cidr;
+
+	if (cidr_value(c, n, s, &cidr) &&
+	    sel_add(c, cidr.family == AF_INET ? &c->class4 : &c->class6, n, s, cls, &cidr))
+		push_cidr(c, &k->cidrs, &k->n_cidrs, &cidr);
+}
+
+enum { CK_NAME, CK_CIDRS, CK_MAX };
+static const char *const class_keys[] = { "name", "cidrs", NULL };
+static const struct keyspec class_spec = { class_keys, NULL, "name or cidrs" };
+
+static void parse_class(struct pctx *c, yaml_node_t *n, size_t i)
+{
+	yaml_node_pair_t *slot[CK_MAX] = { NULL };
+	struct tenant_meta *m = &c->cmeta[i];
+	char where[32], w[48];
+	yaml_node_t *v;
+
+	snprintf(where, sizeof(where), "classes[%zu]", i);
+	snprintf(m->label, sizeof(m->label), "%s", where);
+	if (!map_collect(c, n, where, &class_spec, slot))
+		return;
+	if (slot[CK_NAME])
+		parse_class_name(c, i, value_of(c, slot[CK_NAME]), where);
+	else
+		node_err(c, n, "missing key 'name' in %s", where);
+	if (!slot[CK_CIDRS]) {
+		node_err(c, n, "missing key 'cidrs' in %s", where);
+		return;
+	}
+	v = value_of(c, slot[CK_CIDRS]);
+	snprintf(w, sizeof(w), "%s.cidrs", where);
+	if (!scalar_list(c, v, w, add_class_cidr, i) && !c->stop)
+		node_err(c, v, "%s has no CIDRs: expected at least one", m->label);
+}
+
+/* No classes at all is fine: then everything is `internet`. */
+static void parse_classes(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	size_t count, cap, i;
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "classes"))
+		return;
+	count = seq_len(n);
+	if (!count)
+		return;
+	cap = count < MAX_CLASSES ? count : MAX_CLASSES;
+	c->cfg.classes = calloc(cap, sizeof(*c->cfg.classes));
+	if (!c->cfg.classes) {
+		c->oom = true;
+		return;
+	}
+	for (it = n->data.sequence.items.start, i = 0; it < n->data.sequence.items.top && !c->stop;
+	     it++, i++) {
+		yaml_node_t *k = node_at(c, *it);
+
+		if (i == cap) {
+			if (k)
+				node_err(c, k,
+					 "too many classes: at most %d besides the default class "
+					 "`internet`",
+					 MAX_CLASSES);
+			break;
+		}
+		c->cfg.n_classes = i + 1;
+		parse_class(c, k, i);
+	}
+}
+
 static const char *const node_keys[] = { "name", NULL };
 static const struct keyspec node_spec = { node_keys, NULL, "name" };
 
@@ -1308,11 +1439,12 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-enum { TOP_NODE, TOP_TENANTS, TOP_BILLING, TOP_UPLINK, TOP_AGENT, TOP_MAX };
-static const char *const top_keys[] = { "node", "tenants", "billing", "uplink", "agent", NULL };
-static const char *const top_unsupported[] = { "classes", "outputs", "runtime", NULL };
+enum { TOP_NODE, TOP_TENANTS, TOP_CLASSES, TOP_BILLING, TOP_UPLINK, TOP_AGENT, TOP_MAX };
+static const char *const top_keys[] = { "node",	  "tenants", "classes", "billing",
+					"uplink", "agent",   NULL };
+static const char *const top_unsupported[] = { "outputs", "runtime", NULL };
 static const struct keyspec top_spec = { top_keys, top_unsupported,
-					 "node, tenants, billing, uplink or agent" };
+					 "node, tenants, classes, billing, uplink or agent" };
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
 {
@@ -1327,6 +1459,8 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 	else
 		node_err(c, root,
 			 "missing key 'tenants' at top level: expected at least one tenant");
+	if (slot[TOP_CLASSES])
+		parse_classes(c, value_of(c, slot[TOP_CLASSES]));
 	if (slot[TOP_BILLING])
 		parse_billing(c, value_of(c, slot[TOP_BILLING]));
 	if (slot[TOP_UPLINK])
@@ -1483,6 +1617,35 @@ static void check_cidrs(struct pctx *c, struct sel_set *set)
 	}
 }
 
+/* Classes may nest (the longest prefix wins), but one prefix names one class: the same
+ * prefix twice in a class, or in two classes, is an error at the later one. */
+static void check_class_cidrs(struct pctx *c, struct sel_set *set)
+{
+	size_t i, j, k;
+
+	sort_refs(set, cidr_ref_cmp);
+	for (i = 0; i < set->n; i = j) {
+		struct sel_ref *g = &set->v[i], *run = g;
+
+		for (j = i + 1; j < set->n && cidr_same(&set->v[j].cidr, &g->cidr); j++)
+			;
+		for (k = i + 1; k < j; k++) {
+			struct sel_ref *r = &set->v[k];
+
+			if (r->tenant == run->tenant) {
+				diag_lc(c, r->line, r->col,
+					"duplicate CIDR '%s' in %s (first at %u:%u)",
+					show(r->text).s, c->cmeta[r->tenant].label, run->line,
+					run->col);
+				continue;
+			}
+			run = r;
+			diag_lc(c, r->line, r->col, "CIDR '%s' is already in %s (at %u:%u)",
+				show(r->text).s, c->cmeta[g->tenant].label, g->line, g->col);
+		}
+	}
+}
+
 static int text_ref_cmp(const void *pa, const void *pb)
 {
 	const struct sel_ref *a = pa, *b = pb;
@@ -1564,6 +1727,8 @@ static void check_across(struct pctx *c)
 	check_tenant_names(c);
 	check_cidrs(c, &c->cidr4);
 	check_cidrs(c, &c->cidr6);
+	check_class_cidrs(c, &c->class4);
+	check_class_cidrs(c, &c->class6);
 	check_texts(c, &c->ifaces, "interface");
 	check_texts(c, &c->cgroups, "cgroup");
 	check_uplinks(c);
@@ -1721,6 +1886,8 @@ static void pctx_init(struct pctx *c, struct tg_diags *diags, yaml_document_t *d
 	c->ifaces = (struct sel_set){ .max = MAX_PATTERNS, .what = "interface patterns" };
 	c->cgroups = (struct sel_set){ .max = MAX_CGROUPS, .what = "cgroups" };
 	c->uplinks = (struct sel_set){ .max = MAX_PATTERNS, .what = "uplink interface patterns" };
+	c->class4 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv4 CIDRs" };
+	c->class6 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv6 CIDRs" };
 }
 
 static void pctx_release(struct pctx *c)
@@ -1731,6 +1898,8 @@ static void pctx_release(struct pctx *c)
 	free(c->ifaces.v);
 	free(c->cgroups.v);
 	free(c->uplinks.v);
+	free(c->class4.v);
+	free(c->class6.v);
 }
 
 /* One line for what the cap held back; a warning when only warnings were held back. */
@@ -1883,6 +2052,9 @@ void tg_config_free(struct tg_config *cfg)
 		free_strings(t->cgroups, t->n_cgroups);
 	}
 	free(cfg->tenants);
+	for (i = 0; cfg->classes && i < cfg->n_classes; i++)
+		free(cfg->classes[i].cidrs);
+	free(cfg->classes);
 	free_strings(cfg->uplinks, cfg->n_uplinks);
 	free(cfg->path);
 	free(cfg->store_path);

@@ -412,6 +412,8 @@ static void test_names(void)
 	tap_check(!tg_tenant_name_valid(NULL), "tenant name NULL is invalid");
 }
 
+static char *append(char *buf, size_t *len, size_t *cap, const char *s);
+
 static int parse_str(const char *text, struct tg_config *cfg, struct tg_diags *d)
 {
 	return tg_config_parse("<test>", text, strlen(text), cfg, d);
@@ -536,6 +538,60 @@ static void test_values(void)
 		  "defaults: filled, node left empty for the agent");
 	tg_config_free(&cfg);
 	tg_diags_free(&d);
+}
+
+static void test_classes(void)
+{
+	static const char text[] = "tenants: [{name: acme, cidrs: [10.1.0.0/24]}]\n"
+				   "classes:\n"
+				   "  - {name: private, cidrs: [10.0.0.0/8, 172.16.0.0/12, "
+				   "'fc00::/7']}\n"
+				   "  - {name: dc-1, cidrs: [10.1.0.0/16]}\n"
+				   "  - {name: peer_x, cidrs: ['2001:db8::/32', 192.0.2.1]}\n";
+	struct tg_config cfg;
+	struct tg_diags d = { 0 };
+	const struct tg_class_conf *k;
+	size_t len = 0, cap = 0;
+	char buf[64], line[64], *b;
+	int i;
+
+	tap_check(parse_str(text, &cfg, &d) == 0 && d.n == 0, "classes: load quietly");
+	tap_check(cfg.n_classes == 3 && !strcmp(cfg.classes[0].name, "private") &&
+			  !strcmp(cfg.classes[1].name, "dc-1") &&
+			  !strcmp(cfg.classes[2].name, "peer_x"),
+		  "classes: names in file order");
+	k = &cfg.classes[0];
+	tg_format_cidr(&k->cidrs[2], buf, sizeof(buf));
+	tap_check(k->n_cidrs == 3 && k->cidrs[2].family == AF_INET6 && !strcmp(buf, "fc00::/7"),
+		  "classes: private has 3 CIDRs, the last one IPv6");
+	tap_check(cfg.classes[1].n_cidrs == 1 && cfg.classes[1].cidrs[0].prefixlen == 16,
+		  "classes: dc-1 nests inside private");
+	k = &cfg.classes[2];
+	tg_format_cidr(&k->cidrs[1], buf, sizeof(buf));
+	tap_check(k->n_cidrs == 2 && !strcmp(buf, "192.0.2.1/32"),
+		  "classes: a bare address is a /32");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nclasses: []\n", &cfg, &d) ==
+				  0 &&
+			  cfg.n_classes == 0 && cfg.classes == NULL,
+		  "classes: an empty list means only internet");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	/* exactly seven load */
+	b = append(NULL, &len, &cap, "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nclasses:\n");
+	for (i = 1; b && i <= 7; i++) {
+		snprintf(line, sizeof(line), "  - {name: c%d, cidrs: [10.%d.0.0/16]}\n", i, i);
+		b = append(b, &len, &cap, line);
+	}
+	tap_check(b && parse_str(b, &cfg, &d) == 0 && cfg.n_classes == 7 &&
+			  !strcmp(cfg.classes[6].name, "c7"),
+		  "classes: seven load");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+	free(b);
 }
 
 static void test_print(void)
@@ -773,6 +829,11 @@ static void test_caps(void)
 		  "too many interface patterns: at most 4096", 4097 },
 		{ "tenants: [{name: a, cgroups: [", "%s/c%d/%d/%d", "]}]\n",
 		  "too many cgroups: at most 4096", 4097 },
+		{ "tenants: [{name: t, interfaces: [x]}]\nclasses: [{name: a, cidrs: [",
+		  "%s1%d.%d.%d.0/24", "]}]\n", "too many class IPv4 CIDRs: at most 65536", 65537 },
+		{ "tenants: [{name: t, interfaces: [x]}]\nclasses: [{name: a, cidrs: [",
+		  "%s'fd00:%x:%x:%x::/64'", "]}]\n", "too many class IPv6 CIDRs: at most 65536",
+		  65537 },
 		{ "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nuplink: {interfaces: [",
 		  "%su%x.%x.%x", "]}\n", "too many uplink interface patterns: at most 4096", 4097 },
 	};
@@ -894,6 +955,7 @@ int main(int argc, char **argv)
 	test_names();
 	test_lookup();
 	test_values();
+	test_classes();
 	test_print();
 	test_load_errors();
 	test_hostile();
