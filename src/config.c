@@ -34,6 +34,9 @@
 #define MAX_PATTERNS TG_MAX_IFACES
 #define MAX_CGROUPS 4096
 #define MAX_CONNECTIONS 10000000u
+#define FLOWS_MIN 1024u
+#define FLOWS_MAX (16u << 20)
+#define FLOWS_IDLE_DEFAULT 60 /* seconds */
 /* Aliases let a small file name one big node many times: cap the visits, not the nodes. */
 #define VISITS_PER_NODE 8
 #define VISITS_MIN 65536
@@ -1381,6 +1384,34 @@ static void parse_billing(struct pctx *c, yaml_node_t *n)
 		parse_store(c, value_of(c, slot[1]));
 }
 
+static const char *const flows_keys[] = { "capacity", "idle_timeout", NULL };
+static const struct keyspec flows_spec = { flows_keys, NULL, "capacity or idle_timeout" };
+
+static void parse_flows(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+	uint64_t cap;
+
+	if (!map_collect(c, n, "flows", &flows_spec, slot))
+		return;
+	if (slot[0]) {
+		v = value_of(c, slot[0]);
+		s = scalar(c, v, "flows.capacity");
+		if (s && decimal_in(s, FLOWS_MIN, FLOWS_MAX, &cap))
+			c->cfg.flows.capacity = (uint32_t)cap;
+		else if (s)
+			node_err(c, v,
+				 "invalid flows.capacity '%s': expected a decimal integer from %u "
+				 "to %u",
+				 show(s).s, FLOWS_MIN, FLOWS_MAX);
+	}
+	if (slot[1])
+		parse_seconds(c, value_of(c, slot[1]), "flows.idle_timeout", DAY_SEC, "24h",
+			      &c->cfg.flows.idle_timeout);
+}
+
 static const char *const uplink_keys[] = { "interfaces", NULL };
 /* The XDP guard's settings: known, so they are refused as unsupported, not unknown. */
 static const char *const uplink_unsupported[] = { "blocklist", "allowlist",  "syn_flood",
@@ -1439,12 +1470,13 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-enum { TOP_NODE, TOP_TENANTS, TOP_CLASSES, TOP_BILLING, TOP_UPLINK, TOP_AGENT, TOP_MAX };
-static const char *const top_keys[] = { "node",	  "tenants", "classes", "billing",
-					"uplink", "agent",   NULL };
+enum { TOP_NODE, TOP_TENANTS, TOP_CLASSES, TOP_BILLING, TOP_FLOWS, TOP_UPLINK, TOP_AGENT, TOP_MAX };
+static const char *const top_keys[] = { "node",	 "tenants", "classes", "billing",
+					"flows", "uplink",  "agent",   NULL };
 static const char *const top_unsupported[] = { "outputs", "runtime", NULL };
-static const struct keyspec top_spec = { top_keys, top_unsupported,
-					 "node, tenants, classes, billing, uplink or agent" };
+static const struct keyspec top_spec = {
+	top_keys, top_unsupported, "node, tenants, classes, billing, flows, uplink or agent"
+};
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
 {
@@ -1463,6 +1495,8 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_classes(c, value_of(c, slot[TOP_CLASSES]));
 	if (slot[TOP_BILLING])
 		parse_billing(c, value_of(c, slot[TOP_BILLING]));
+	if (slot[TOP_FLOWS])
+		parse_flows(c, value_of(c, slot[TOP_FLOWS]));
 	if (slot[TOP_UPLINK])
 		parse_uplink(c, value_of(c, slot[TOP_UPLINK]));
 	if (slot[TOP_AGENT])
@@ -1864,6 +1898,10 @@ static int fill_defaults(struct tg_config *cfg)
 {
 	if (!cfg->interval)
 		cfg->interval = TG_DEFAULT_INTERVAL;
+	if (!cfg->flows.capacity)
+		cfg->flows.capacity = TG_DEFAULT_FLOWS;
+	if (!cfg->flows.idle_timeout)
+		cfg->flows.idle_timeout = FLOWS_IDLE_DEFAULT;
 	if (!cfg->store_path)
 		cfg->store_path = strdup(TG_DEFAULT_STORE);
 	if (!cfg->pin_path)

@@ -163,7 +163,8 @@ static void test_good_file(const char *path)
 		tg_diags_print(&d, path, stdout);
 	tap_check(cfg.n_tenants > 0 && cfg.path && !strcmp(cfg.path, path),
 		  "%s: has tenants and its path", path);
-	tap_check(cfg.store_path && cfg.pin_path && cfg.run_dir && cfg.interval,
+	tap_check(cfg.store_path && cfg.pin_path && cfg.run_dir && cfg.interval &&
+			  cfg.flows.capacity && cfg.flows.idle_timeout,
 		  "%s: every default filled", path);
 	tg_diags_free(&d);
 	tg_config_free(&cfg);
@@ -536,6 +537,10 @@ static void test_values(void)
 			  !strcmp(cfg.run_dir, TG_DEFAULT_RUN_DIR) && cfg.node[0] == '\0' &&
 			  !cfg.tenants[0].has_limits,
 		  "defaults: filled, node left empty for the agent");
+	tap_check(cfg.flows.capacity == TG_DEFAULT_FLOWS && cfg.flows.capacity == 1048576 &&
+			  cfg.flows.idle_timeout == 60,
+		  "defaults: flow table of 1048576 entries, idle after 60s");
+	tap_check(cfg.n_classes == 0 && !cfg.classes, "defaults: no classes");
 	tg_config_free(&cfg);
 	tg_diags_free(&d);
 }
@@ -592,6 +597,39 @@ static void test_classes(void)
 	tg_config_free(&cfg);
 	tg_diags_free(&d);
 	free(b);
+}
+
+static void test_flows(void)
+{
+	static const struct {
+		const char *text;
+		uint32_t capacity, idle;
+	} t[] = {
+		{ "flows: {capacity: 1024}", 1024, 60 },
+		{ "flows: {capacity: 16777216, idle_timeout: 24h}", 16777216, 86400 },
+		{ "flows: {idle_timeout: 1s}", TG_DEFAULT_FLOWS, 1 },
+		{ "flows: {idle_timeout: 90000ms}", TG_DEFAULT_FLOWS, 90 },
+		{ "flows: {capacity: 65536, idle_timeout: 5m}", 65536, 300 },
+		{ "flows: {}", TG_DEFAULT_FLOWS, 60 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct tg_config cfg;
+		struct tg_diags d = { 0 };
+		char text[256];
+		int r;
+
+		snprintf(text, sizeof(text), "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n%s\n",
+			 t[i].text);
+		r = parse_str(text, &cfg, &d);
+		tap_check(r == 0 && cfg.flows.capacity == t[i].capacity &&
+				  cfg.flows.idle_timeout == t[i].idle,
+			  "flows: '%s' -> %u entries, %us (got %d: %u, %u)", t[i].text,
+			  t[i].capacity, t[i].idle, r, cfg.flows.capacity, cfg.flows.idle_timeout);
+		tg_config_free(&cfg);
+		tg_diags_free(&d);
+	}
 }
 
 static void test_print(void)
@@ -956,6 +994,7 @@ int main(int argc, char **argv)
 	test_lookup();
 	test_values();
 	test_classes();
+	test_flows();
 	test_print();
 	test_load_errors();
 	test_hostile();
