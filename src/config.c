@@ -36,7 +36,11 @@
 #define MAX_CONNECTIONS 10000000u
 #define FLOWS_MIN 1024u
 #define FLOWS_MAX (16u << 20)
-#define FLOWS_IDLE_DEFAULT 60 /* seconds */
+#define FLOWS_IDLE_DEFAULT 60	/* seconds */
+#define IPFIX_PORT "4739"	/* IANA's port for IPFIX */
+#define IPFIX_INTERVAL 10	/* seconds */
+#define IPFIX_INTERVAL_MAX 3600 /* seconds */
+#define IPFIX_DOMAIN 1
 /* Aliases let a small file name one big node many times: cap the visits, not the nodes. */
 #define VISITS_PER_NODE 8
 #define VISITS_MIN 65536
@@ -400,6 +404,101 @@ static bool path_ok(const char *s, bool allow_root)
 		if (!*p)
 			return true;
 	}
+}
+
+/* Decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal).
+ * MAX must stay below UINT64_MAX / 10. */
+static bool decimal_in(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; is_digit(*p) && v <= max; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (*p || p == s || (s[0] == '0' && s[1]) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A DNS name (RFC 1123 labels, an optional final dot) or an IPv4 address. */
+static bool host_name_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+	bool numeric = true;
+	uint8_t a4[4];
+
+	if (!len || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '.') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+		      (ch == '-' && label)))
+			return false;
+		if (!is_digit(ch))
+			numeric = false;
+		if (++label > 63)
+			return false;
+	}
+	if (s[len - 1] == '-')
+		return false;
+	/* digits and dots only: an IPv4 address, never a name (getaddrinfo reads 10.1 as
+	 * 10.0.0.1) */
+	return !numeric || inet_pton(AF_INET, s, a4) == 1;
+}
+
+/*
+ * outputs.ipfix.collector: HOST:PORT, [IPV6]:PORT, or a bare HOST or IPv6 address (port
+ * IPFIX_PORT). V_SYNTAX for the shape or the host, V_RANGE for the port.
+ */
+static enum verdict collector_parse(const char *s, char *host, size_t hostlen, char *port,
+				    size_t portlen)
+{
+	const char *h = s, *colon, *p = NULL;
+	bool v6 = false;
+	uint8_t a6[16];
+	size_t hl;
+	uint64_t v;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end)
+			return V_SYNTAX;
+		h = s + 1;
+		hl = (size_t)(end - h);
+		v6 = true;
+		if (end[1] == ':')
+			p = end + 2;
+		else if (end[1])
+			return V_SYNTAX;
+	} else {
+		colon = strchr(s, ':');
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+		if (colon && strchr(colon + 1, ':')) {
+			hl = strlen(s); /* an IPv6 address without brackets, so without a port */
+			v6 = true;
+		} else if (colon) {
+			p = colon + 1;
+		}
+	}
+	if (hl >= hostlen)
+		return V_SYNTAX;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (v6 ? inet_pton(AF_INET6, host, a6) != 1 : !host_name_ok(host))
+		return V_SYNTAX;
+	if (p && !decimal_in(p, 1, 65535, &v))
+		return V_RANGE;
+	snprintf(port, portlen, "%s", p ? p : IPFIX_PORT);
+	return V_OK;
 }
 
 /*
@@ -969,21 +1068,6 @@ static void parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64
 	}
 }
 
-/* Decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal).
- * MAX must stay below UINT64_MAX / 10. */
-static bool decimal_in(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *p;
-
-	for (p = s; is_digit(*p) && v <= max; p++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	if (*p || p == s || (s[0] == '0' && s[1]) || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
 {
 	const char *s = scalar(c, n, where);
@@ -1427,7 +1511,7 @@ static void parse_uplink(struct pctx *c, yaml_node_t *n)
 		scalar_list(c, value_of(c, slot[0]), "uplink.interfaces", add_uplink, SIZE_MAX);
 }
 
-static void set_path(struct pctx *c, char **dst, const char *s)
+static void set_str(struct pctx *c, char **dst, const char *s)
 {
 	free(*dst);
 	*dst = strdup(s);
@@ -1451,7 +1535,7 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 		v = value_of(c, slot[0]);
 		s = scalar(c, v, "agent.pin_path");
 		if (s && path_ok(s, false) && !strncmp(s, bpffs, strlen(bpffs)))
-			set_path(c, &c->cfg.pin_path, s);
+			set_str(c, &c->cfg.pin_path, s);
 		else if (s)
 			node_err(c, v,
 				 "invalid agent.pin_path '%s': expected a directory under "
@@ -1462,7 +1546,7 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 		v = value_of(c, slot[1]);
 		s = scalar(c, v, "agent.run_dir");
 		if (s && path_ok(s, false))
-			set_path(c, &c->cfg.run_dir, s);
+			set_str(c, &c->cfg.run_dir, s);
 		else if (s)
 			node_err(c, v,
 				 "invalid agent.run_dir '%s': expected an absolute path, e.g. %s",
@@ -1470,12 +1554,107 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-enum { TOP_NODE, TOP_TENANTS, TOP_CLASSES, TOP_BILLING, TOP_FLOWS, TOP_UPLINK, TOP_AGENT, TOP_MAX };
-static const char *const top_keys[] = { "node",	 "tenants", "classes", "billing",
-					"flows", "uplink",  "agent",   NULL };
-static const char *const top_unsupported[] = { "outputs", "runtime", NULL };
+static void parse_collector(struct pctx *c, yaml_node_t *n)
+{
+	const char *s = scalar(c, n, "outputs.ipfix.collector");
+	char host[256], port[8];
+
+	if (!s)
+		return;
+	switch (collector_parse(s, host, sizeof(host), port, sizeof(port))) {
+	case V_OK:
+		break;
+	case V_RANGE:
+		node_err(c, n,
+			 "invalid port in outputs.ipfix.collector '%s': expected a decimal integer "
+			 "from 1 to 65535",
+			 show(s).s);
+		return;
+	default:
+		node_err(c, n,
+			 "invalid outputs.ipfix.collector '%s': expected HOST:PORT, e.g. "
+			 "192.0.2.10:4739, [2001:db8::10]:4739 or collector.example:4739",
+			 show(s).s);
+		return;
+	}
+	set_str(c, &c->cfg.ipfix.host, host);
+	set_str(c, &c->cfg.ipfix.port, port);
+}
+
+enum { IK_COLLECTOR, IK_INTERVAL, IK_DOMAIN, IK_TRANSPORT, IK_MAX };
+static const char *const ipfix_keys[] = { "collector", "interval", "observation_domain",
+					  "transport", NULL };
+static const struct keyspec ipfix_spec = { ipfix_keys, NULL,
+					   "collector, interval, observation_domain or transport" };
+
+static void parse_ipfix(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[IK_MAX] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+	uint64_t dom;
+
+	if (!map_collect(c, n, "outputs.ipfix", &ipfix_spec, slot))
+		return;
+	c->cfg.ipfix.interval = IPFIX_INTERVAL;
+	c->cfg.ipfix.domain = IPFIX_DOMAIN;
+	if (slot[IK_COLLECTOR])
+		parse_collector(c, value_of(c, slot[IK_COLLECTOR]));
+	else
+		node_err(c, n, "missing key 'collector' in outputs.ipfix");
+	if (slot[IK_INTERVAL])
+		parse_seconds(c, value_of(c, slot[IK_INTERVAL]), "outputs.ipfix.interval",
+			      IPFIX_INTERVAL_MAX, "1h", &c->cfg.ipfix.interval);
+	if (slot[IK_DOMAIN]) {
+		v = value_of(c, slot[IK_DOMAIN]);
+		s = scalar(c, v, "outputs.ipfix.observation_domain");
+		if (s && decimal_in(s, 0, UINT32_MAX, &dom))
+			c->cfg.ipfix.domain = (uint32_t)dom;
+		else if (s)
+			node_err(c, v,
+				 "invalid observation_domain '%s': expected a decimal integer from "
+				 "0 to %u",
+				 show(s).s, UINT32_MAX);
+	}
+	if (slot[IK_TRANSPORT]) {
+		v = value_of(c, slot[IK_TRANSPORT]);
+		s = scalar(c, v, "outputs.ipfix.transport");
+		if (s && !ascii_caseeq(s, "udp"))
+			node_err(c, v,
+				 "unsupported outputs.ipfix.transport '%s': only UDP is supported",
+				 show(s).s);
+	}
+}
+
+static const char *const outputs_keys[] = { "ipfix", NULL };
+static const char *const outputs_unsupported[] = { "prometheus", "events", NULL };
+static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported, "ipfix" };
+
+static void parse_outputs(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[1] = { NULL };
+
+	if (map_collect(c, n, "outputs", &outputs_spec, slot) && slot[0])
+		parse_ipfix(c, value_of(c, slot[0]));
+}
+
+enum {
+	TOP_NODE,
+	TOP_TENANTS,
+	TOP_CLASSES,
+	TOP_BILLING,
+	TOP_FLOWS,
+	TOP_UPLINK,
+	TOP_OUTPUTS,
+	TOP_AGENT,
+	TOP_MAX
+};
+static const char *const top_keys[] = { "node",	  "tenants", "classes", "billing", "flows",
+					"uplink", "outputs", "agent",	NULL };
+static const char *const top_unsupported[] = { "runtime", NULL };
 static const struct keyspec top_spec = {
-	top_keys, top_unsupported, "node, tenants, classes, billing, flows, uplink or agent"
+	top_keys, top_unsupported,
+	"node, tenants, classes, billing, flows, uplink, outputs or agent"
 };
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
@@ -1499,6 +1678,8 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_flows(c, value_of(c, slot[TOP_FLOWS]));
 	if (slot[TOP_UPLINK])
 		parse_uplink(c, value_of(c, slot[TOP_UPLINK]));
+	if (slot[TOP_OUTPUTS])
+		parse_outputs(c, value_of(c, slot[TOP_OUTPUTS]));
 	if (slot[TOP_AGENT])
 		parse_agent(c, value_of(c, slot[TOP_AGENT]));
 }
@@ -2098,6 +2279,8 @@ void tg_config_free(struct tg_config *cfg)
 	free(cfg->store_path);
 	free(cfg->pin_path);
 	free(cfg->run_dir);
+	free(cfg->ipfix.host);
+	free(cfg->ipfix.port);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

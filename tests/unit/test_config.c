@@ -632,6 +632,58 @@ static void test_flows(void)
 	}
 }
 
+static void test_ipfix(void)
+{
+	static const struct {
+		const char *text, *host, *port;
+		uint32_t interval, domain;
+	} t[] = {
+		{ "{collector: 127.0.0.1:4739}", "127.0.0.1", "4739", 10, 1 },
+		{ "{collector: '[::1]:4739'}", "::1", "4739", 10, 1 },
+		{ "{collector: collector.example:4739}", "collector.example", "4739", 10, 1 },
+		{ "{collector: collector.example}", "collector.example", "4739", 10, 1 },
+		{ "{collector: 192.0.2.10}", "192.0.2.10", "4739", 10, 1 },
+		{ "{collector: '[2001:db8::10]'}", "2001:db8::10", "4739", 10, 1 },
+		{ "{collector: '2001:db8::10'}", "2001:db8::10", "4739", 10, 1 },
+		{ "{collector: 'fd00::4739'}", "fd00::4739", "4739", 10, 1 },
+		{ "{collector: Collector-1.Example.:65535}", "Collector-1.Example.", "65535", 10,
+		  1 },
+		{ "{collector: localhost:1, interval: 1s, observation_domain: 0}", "localhost", "1",
+		  1, 0 },
+		{ "{collector: 'h:9995', interval: 60m, observation_domain: 4294967295}", "h",
+		  "9995", 3600, 4294967295u },
+		{ "{collector: 10.0.0.1:4739, transport: UDP, interval: 30000ms}", "10.0.0.1",
+		  "4739", 30, 1 },
+	};
+	struct tg_config cfg;
+	struct tg_diags d = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char text[256];
+		int r;
+
+		snprintf(text, sizeof(text),
+			 "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\noutputs: {ipfix: %s}\n",
+			 t[i].text);
+		r = parse_str(text, &cfg, &d);
+		if (!tap_check(r == 0 && cfg.ipfix.host && !strcmp(cfg.ipfix.host, t[i].host) &&
+				       cfg.ipfix.port && !strcmp(cfg.ipfix.port, t[i].port) &&
+				       cfg.ipfix.interval == t[i].interval &&
+				       cfg.ipfix.domain == t[i].domain,
+			       "ipfix: %s -> host %s port %s, %us, domain %u", t[i].text, t[i].host,
+			       t[i].port, t[i].interval, t[i].domain))
+			tg_diags_print(&d, "ipfix", stdout);
+		tg_config_free(&cfg);
+		tg_diags_free(&d);
+	}
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n", &cfg, &d) == 0 &&
+			  !cfg.ipfix.host && !cfg.ipfix.port,
+		  "ipfix: off unless outputs.ipfix is given");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+}
+
 static void test_print(void)
 {
 	struct tg_config cfg;
@@ -995,6 +1047,7 @@ int main(int argc, char **argv)
 	test_values();
 	test_classes();
 	test_flows();
+	test_ipfix();
 	test_print();
 	test_load_errors();
 	test_hostile();
