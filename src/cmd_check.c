@@ -40,7 +40,7 @@ int cmd_check(int argc, char **argv)
 	if (err && err != -EINVAL)
 		fprintf(stderr, "%s: cannot read: %s\n", file, strerror(-err));
 	else if (!err)
-		printf("%s: ok: %zu tenants\n", file, cfg.n_tenants);
+		printf("%s: ok: %zu tenants, %zu classes\n", file, cfg.n_tenants, cfg.n_classes);
 	tg_diags_free(&d);
 	tg_config_free(&cfg);
 	return err ? 1 : 0;

@@ -30,13 +30,21 @@
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
 #define MAX_TENANTS (TG_MAX_TENANTS - 1) /* tenant id 0 means unattributed */
+#define MAX_CLASSES (TG_MAX_CLASSES - 1) /* class id 0 is internet */
 #define MAX_PATTERNS TG_MAX_IFACES
 #define MAX_CGROUPS 4096
 #define MAX_CONNECTIONS 10000000u
+#define FLOWS_MIN 1024u
+#define FLOWS_MAX (16u << 20)
+#define FLOWS_IDLE_DEFAULT 60	/* seconds */
+#define IPFIX_PORT "4739"	/* IANA's port for IPFIX */
+#define IPFIX_INTERVAL 10	/* seconds */
+#define IPFIX_INTERVAL_MAX 3600 /* seconds */
+#define IPFIX_DOMAIN 1
 /* Aliases let a small file name one big node many times: cap the visits, not the nodes. */
 #define VISITS_PER_NODE 8
 #define VISITS_MIN 65536
-#define DAY_MSEC 86400000ull
+#define DAY_SEC 86400u
 #define YAML_STD_TAG "tag:yaml.org,2002:"
 
 #define LINE(n) ((unsigned)(n)->start_mark.line + 1)
@@ -328,6 +336,22 @@ bool tg_tenant_name_valid(const char *s)
 	return true;
 }
 
+/* Class names: [a-z0-9][a-z0-9_-]*, at most TG_CLASS_NAME_MAX - 1 characters. */
+static bool class_name_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		char ch = s[i];
+
+		if (i >= TG_CLASS_NAME_MAX - 1)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || (i && (ch == '_' || ch == '-'))))
+			return false;
+	}
+	return i > 0;
+}
+
 static bool node_name_valid(const char *s)
 {
 	size_t i;
@@ -382,6 +406,101 @@ static bool path_ok(const char *s, bool allow_root)
 	}
 }
 
+/* Decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal).
+ * MAX must stay below UINT64_MAX / 10. */
+static bool decimal_in(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; is_digit(*p) && v <= max; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (*p || p == s || (s[0] == '0' && s[1]) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A DNS name (RFC 1123 labels, an optional final dot) or an IPv4 address. */
+static bool host_name_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+	bool numeric = true;
+	uint8_t a4[4];
+
+	if (!len || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '.') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+		      (ch == '-' && label)))
+			return false;
+		if (!is_digit(ch))
+			numeric = false;
+		if (++label > 63)
+			return false;
+	}
+	if (s[len - 1] == '-')
+		return false;
+	/* digits and dots only: an IPv4 address, never a name (getaddrinfo reads 10.1 as
+	 * 10.0.0.1) */
+	return !numeric || inet_pton(AF_INET, s, a4) == 1;
+}
+
+/*
+ * outputs.ipfix.collector: HOST:PORT, [IPV6]:PORT, or a bare HOST or IPv6 address (port
+ * IPFIX_PORT). V_SYNTAX for the shape or the host, V_RANGE for the port.
+ */
+static enum verdict collector_parse(const char *s, char *host, size_t hostlen, char *port,
+				    size_t portlen)
+{
+	const char *h = s, *colon, *p = NULL;
+	bool v6 = false;
+	uint8_t a6[16];
+	size_t hl;
+	uint64_t v;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end)
+			return V_SYNTAX;
+		h = s + 1;
+		hl = (size_t)(end - h);
+		v6 = true;
+		if (end[1] == ':')
+			p = end + 2;
+		else if (end[1])
+			return V_SYNTAX;
+	} else {
+		colon = strchr(s, ':');
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+		if (colon && strchr(colon + 1, ':')) {
+			hl = strlen(s); /* an IPv6 address without brackets, so without a port */
+			v6 = true;
+		} else if (colon) {
+			p = colon + 1;
+		}
+	}
+	if (hl >= hostlen)
+		return V_SYNTAX;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (v6 ? inet_pton(AF_INET6, host, a6) != 1 : !host_name_ok(host))
+		return V_SYNTAX;
+	if (p && !decimal_in(p, 1, 65535, &v))
+		return V_RANGE;
+	snprintf(port, portlen, "%s", p ? p : IPFIX_PORT);
+	return V_OK;
+}
+
 /*
  * Diagnostics
  */
@@ -403,6 +522,7 @@ struct sel_set {
 	const char *what; /* for "too many ..." */
 };
 
+/* Also used for classes: "class 'lan'" or "classes[1]". */
 struct tenant_meta {
 	char label[64]; /* "tenant 'acme'", or "tenants[3]" while it has no valid name */
 	bool named;
@@ -422,6 +542,8 @@ struct pctx {
 	struct tg_config cfg;
 	struct tenant_meta *meta;
 	struct sel_set cidr4, cidr6, ifaces, cgroups, uplinks;
+	struct tenant_meta cmeta[MAX_CLASSES];
+	struct sel_set class4, class6; /* the classes' CIDRs; sel_ref.tenant is the class */
 };
 
 /* A printable, bounded copy of a user's value for a message. */
@@ -825,44 +947,54 @@ static bool sel_add(struct pctx *c, struct sel_set *set, const yaml_node_t *n, c
 	return true;
 }
 
-static void add_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+/* Parses a CIDR selector; false (reported) when it is not a network address. */
+static bool cidr_value(struct pctx *c, yaml_node_t *n, const char *s, struct tg_cidr *cidr)
 {
-	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
-	struct tg_cidr cidr;
 	char fixed[64];
 	unsigned maxlen;
 
-	switch (cidr_parse(s, &cidr, &maxlen)) {
+	switch (cidr_parse(s, cidr, &maxlen)) {
 	case V_OK:
-		break;
+		return true;
 	case V_PREFIX:
 		node_err(c, n, "invalid prefix length in '%s': expected 0 to %u", show(s).s,
 			 maxlen);
-		return;
+		return false;
 	case V_HOSTBITS:
-		tg_format_cidr(&cidr, fixed, sizeof(fixed));
+		tg_format_cidr(cidr, fixed, sizeof(fixed));
 		node_err(c, n, "host bits set in %s; did you mean %s?", show(s).s, fixed);
-		return;
+		return false;
 	default:
 		node_err(c, n,
 			 "invalid CIDR '%s': expected an IPv4 or IPv6 address, optionally "
 			 "with /LENGTH",
 			 show(s).s);
-		return;
+		return false;
 	}
-	if (!sel_add(c, cidr.family == AF_INET ? &c->cidr4 : &c->cidr6, n, s, tenant, &cidr))
-		return;
-	if (need_grow(t->n_cidrs)) {
-		struct tg_cidr *v =
-			reallocarray(t->cidrs, t->n_cidrs ? 2 * t->n_cidrs : 4, sizeof(*v));
+}
+
+static void push_cidr(struct pctx *c, struct tg_cidr **arr, size_t *n, const struct tg_cidr *cidr)
+{
+	if (need_grow(*n)) {
+		struct tg_cidr *v = reallocarray(*arr, *n ? 2 * *n : 4, sizeof(*v));
 
 		if (!v) {
 			c->oom = true;
 			return;
 		}
-		t->cidrs = v;
+		*arr = v;
 	}
-	t->cidrs[t->n_cidrs++] = cidr;
+	(*arr)[(*n)++] = *cidr;
+}
+
+static void add_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+	struct tg_cidr cidr;
+
+	if (cidr_value(c, n, s, &cidr) &&
+	    sel_add(c, cidr.family == AF_INET ? &c->cidr4 : &c->cidr6, n, s, tenant, &cidr))
+		push_cidr(c, &t->cidrs, &t->n_cidrs, &cidr);
 }
 
 static bool check_iface(struct pctx *c, yaml_node_t *n, const char *s)
@@ -938,21 +1070,18 @@ static void parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64
 
 static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
 {
-	const char *s = scalar(c, n, where), *p;
-	uint32_t v = 0;
+	const char *s = scalar(c, n, where);
+	uint64_t v;
 
 	if (!s)
 		return;
-	/* decimal only: no sign, no 0x, no leading zero (YAML 1.1 reads 010 as octal) */
-	for (p = s; is_digit(*p) && v <= MAX_CONNECTIONS; p++)
-		v = v * 10 + (uint32_t)(*p - '0');
-	if (*p || p == s || (s[0] == '0' && s[1]) || !v || v > MAX_CONNECTIONS) {
+	if (!decimal_in(s, 1, MAX_CONNECTIONS, &v)) {
 		node_err(c, n,
 			 "invalid max_connections '%s': expected a decimal integer from 1 to %u",
 			 show(s).s, MAX_CONNECTIONS);
 		return;
 	}
-	*out = v;
+	*out = (uint32_t)v;
 }
 
 static const char *const limit_keys[] = { "egress_rate", "ingress_rate", "max_connections", NULL };
@@ -1092,6 +1221,117 @@ static void parse_tenants(struct pctx *c, yaml_node_t *n)
 	}
 }
 
+static void parse_class_name(struct pctx *c, size_t i, yaml_node_t *n, const char *cwhere)
+{
+	struct tenant_meta *m = &c->cmeta[i];
+	char where[64];
+	const char *s;
+	size_t j;
+
+	snprintf(where, sizeof(where), "%s.name", cwhere);
+	s = scalar(c, n, where);
+	if (!s)
+		return;
+	if (!strcmp(s, "internet")) {
+		node_err(c, n,
+			 "`internet` is the default class and cannot be configured; list the "
+			 "other classes");
+		return;
+	}
+	if (!class_name_valid(s)) {
+		node_err(c, n,
+			 "invalid class name '%s': expected 1 to %d characters of a-z, 0-9, '_' "
+			 "and '-', starting with a letter or digit",
+			 show(s).s, TG_CLASS_NAME_MAX - 1);
+		return;
+	}
+	for (j = 0; j < i; j++) {
+		if (c->cmeta[j].named && !strcmp(c->cfg.classes[j].name, s)) {
+			node_err(c, n, "duplicate class name '%s' (first defined at %u:%u)", s,
+				 c->cmeta[j].name_line, c->cmeta[j].name_col);
+			return;
+		}
+	}
+	snprintf(c->cfg.classes[i].name, TG_CLASS_NAME_MAX, "%s", s);
+	snprintf(m->label, sizeof(m->label), "class '%s'", s);
+	m->named = true;
+	m->name_line = LINE(n);
+	m->name_col = COL(n);
+}
+
+static void add_class_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t cls)
+{
+	struct tg_class_conf *k = &c->cfg.classes[cls];
+	struct tg_cidr cidr;
+
+	if (cidr_value(c, n, s, &cidr) &&
+	    sel_add(c, cidr.family == AF_INET ? &c->class4 : &c->class6, n, s, cls, &cidr))
+		push_cidr(c, &k->cidrs, &k->n_cidrs, &cidr);
+}
+
+enum { CK_NAME, CK_CIDRS, CK_MAX };
+static const char *const class_keys[] = { "name", "cidrs", NULL };
+static const struct keyspec class_spec = { class_keys, NULL, "name or cidrs" };
+
+static void parse_class(struct pctx *c, yaml_node_t *n, size_t i)
+{
+	yaml_node_pair_t *slot[CK_MAX] = { NULL };
+	struct tenant_meta *m = &c->cmeta[i];
+	char where[32], w[48];
+	yaml_node_t *v;
+
+	snprintf(where, sizeof(where), "classes[%zu]", i);
+	snprintf(m->label, sizeof(m->label), "%s", where);
+	if (!map_collect(c, n, where, &class_spec, slot))
+		return;
+	if (slot[CK_NAME])
+		parse_class_name(c, i, value_of(c, slot[CK_NAME]), where);
+	else
+		node_err(c, n, "missing key 'name' in %s", where);
+	if (!slot[CK_CIDRS]) {
+		node_err(c, n, "missing key 'cidrs' in %s", where);
+		return;
+	}
+	v = value_of(c, slot[CK_CIDRS]);
+	snprintf(w, sizeof(w), "%s.cidrs", where);
+	if (!scalar_list(c, v, w, add_class_cidr, i) && !c->stop)
+		node_err(c, v, "%s has no CIDRs: expected at least one", m->label);
+}
+
+/* No classes at all is fine: then everything is `internet`. */
+static void parse_classes(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	size_t count, cap, i;
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "classes"))
+		return;
+	count = seq_len(n);
+	if (!count)
+		return;
+	cap = count < MAX_CLASSES ? count : MAX_CLASSES;
+	c->cfg.classes = calloc(cap, sizeof(*c->cfg.classes));
+	if (!c->cfg.classes) {
+		c->oom = true;
+		return;
+	}
+	for (it = n->data.sequence.items.start, i = 0; it < n->data.sequence.items.top && !c->stop;
+	     it++, i++) {
+		yaml_node_t *k = node_at(c, *it);
+
+		if (i == cap) {
+			if (k)
+				node_err(c, k,
+					 "too many classes: at most %d besides the default class "
+					 "`internet`",
+					 MAX_CLASSES);
+			break;
+		}
+		c->cfg.n_classes = i + 1;
+		parse_class(c, k, i);
+	}
+}
+
 static const char *const node_keys[] = { "name", NULL };
 static const struct keyspec node_spec = { node_keys, NULL, "name" };
 
@@ -1117,43 +1357,56 @@ static void parse_node(struct pctx *c, yaml_node_t *n)
 	snprintf(c->cfg.node, sizeof(c->cfg.node), "%s", s);
 }
 
-static void parse_interval(struct pctx *c, yaml_node_t *n)
+/* A duration of whole seconds from 1s to MAX_SEC (written MAX_TEXT in messages). */
+static bool parse_seconds(struct pctx *c, yaml_node_t *n, const char *where, uint64_t max_sec,
+			  const char *max_text, uint32_t *out)
 {
-	const char *s = scalar(c, n, "billing.interval");
+	const char *s = scalar(c, n, where);
 	uint64_t ms;
 
 	if (!s)
-		return;
+		return false;
 	switch (duration_parse(s, &ms)) {
 	case V_OK:
 		break;
 	case V_NOUNIT:
 		node_err(c, n, "duration '%s' has no unit: expected ms, s, m, h or d, e.g. 60s",
 			 show(s).s);
-		return;
+		return false;
 	case V_RANGE:
-		node_err(c, n, "duration '%s' is too large: expected at most 24h", show(s).s);
-		return;
+		node_err(c, n, "duration '%s' is too large: expected at most %s", show(s).s,
+			 max_text);
+		return false;
 	default:
 		node_err(c, n,
 			 "invalid duration '%s': expected an integer and a unit (ms, s, m, h "
 			 "or d), e.g. 60s",
 			 show(s).s);
-		return;
+		return false;
 	}
-	if (ms % 1000 || ms < 1000 || ms > DAY_MSEC) {
-		node_err(c, n, "billing.interval '%s' must be whole seconds from 1s to 24h",
-			 show(s).s);
-		return;
+	if (ms % 1000 || ms < 1000 || ms / 1000 > max_sec) {
+		node_err(c, n, "%s '%s' must be whole seconds from 1s to %s", where, show(s).s,
+			 max_text);
+		return false;
 	}
-	if (DAY_MSEC % ms) {
+	*out = (uint32_t)(ms / 1000);
+	return true;
+}
+
+static void parse_interval(struct pctx *c, yaml_node_t *n)
+{
+	uint32_t sec;
+
+	if (!parse_seconds(c, n, "billing.interval", DAY_SEC, "24h", &sec))
+		return;
+	if (DAY_SEC % sec) {
 		node_err(c, n,
 			 "billing.interval must divide 24h evenly, '%s' does not (e.g. 60s, "
 			 "5m, 15m, 1h)",
-			 show(s).s);
+			 show((const char *)n->data.scalar.value).s);
 		return;
 	}
-	c->cfg.interval = (uint32_t)(ms / 1000);
+	c->cfg.interval = sec;
 }
 
 /* Length of an URI scheme ("sqlite:" -> 6), 0 when S does not start with one. */
@@ -1215,6 +1468,34 @@ static void parse_billing(struct pctx *c, yaml_node_t *n)
 		parse_store(c, value_of(c, slot[1]));
 }
 
+static const char *const flows_keys[] = { "capacity", "idle_timeout", NULL };
+static const struct keyspec flows_spec = { flows_keys, NULL, "capacity or idle_timeout" };
+
+static void parse_flows(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+	uint64_t cap;
+
+	if (!map_collect(c, n, "flows", &flows_spec, slot))
+		return;
+	if (slot[0]) {
+		v = value_of(c, slot[0]);
+		s = scalar(c, v, "flows.capacity");
+		if (s && decimal_in(s, FLOWS_MIN, FLOWS_MAX, &cap))
+			c->cfg.flows.capacity = (uint32_t)cap;
+		else if (s)
+			node_err(c, v,
+				 "invalid flows.capacity '%s': expected a decimal integer from %u "
+				 "to %u",
+				 show(s).s, FLOWS_MIN, FLOWS_MAX);
+	}
+	if (slot[1])
+		parse_seconds(c, value_of(c, slot[1]), "flows.idle_timeout", DAY_SEC, "24h",
+			      &c->cfg.flows.idle_timeout);
+}
+
 static const char *const uplink_keys[] = { "interfaces", NULL };
 /* The XDP guard's settings: known, so they are refused as unsupported, not unknown. */
 static const char *const uplink_unsupported[] = { "blocklist", "allowlist",  "syn_flood",
@@ -1230,7 +1511,7 @@ static void parse_uplink(struct pctx *c, yaml_node_t *n)
 		scalar_list(c, value_of(c, slot[0]), "uplink.interfaces", add_uplink, SIZE_MAX);
 }
 
-static void set_path(struct pctx *c, char **dst, const char *s)
+static void set_str(struct pctx *c, char **dst, const char *s)
 {
 	free(*dst);
 	*dst = strdup(s);
@@ -1254,7 +1535,7 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 		v = value_of(c, slot[0]);
 		s = scalar(c, v, "agent.pin_path");
 		if (s && path_ok(s, false) && !strncmp(s, bpffs, strlen(bpffs)))
-			set_path(c, &c->cfg.pin_path, s);
+			set_str(c, &c->cfg.pin_path, s);
 		else if (s)
 			node_err(c, v,
 				 "invalid agent.pin_path '%s': expected a directory under "
@@ -1265,7 +1546,7 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 		v = value_of(c, slot[1]);
 		s = scalar(c, v, "agent.run_dir");
 		if (s && path_ok(s, false))
-			set_path(c, &c->cfg.run_dir, s);
+			set_str(c, &c->cfg.run_dir, s);
 		else if (s)
 			node_err(c, v,
 				 "invalid agent.run_dir '%s': expected an absolute path, e.g. %s",
@@ -1273,11 +1554,108 @@ static void parse_agent(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-enum { TOP_NODE, TOP_TENANTS, TOP_BILLING, TOP_UPLINK, TOP_AGENT, TOP_MAX };
-static const char *const top_keys[] = { "node", "tenants", "billing", "uplink", "agent", NULL };
-static const char *const top_unsupported[] = { "classes", "outputs", "runtime", NULL };
-static const struct keyspec top_spec = { top_keys, top_unsupported,
-					 "node, tenants, billing, uplink or agent" };
+static void parse_collector(struct pctx *c, yaml_node_t *n)
+{
+	const char *s = scalar(c, n, "outputs.ipfix.collector");
+	char host[256], port[8];
+
+	if (!s)
+		return;
+	switch (collector_parse(s, host, sizeof(host), port, sizeof(port))) {
+	case V_OK:
+		break;
+	case V_RANGE:
+		node_err(c, n,
+			 "invalid port in outputs.ipfix.collector '%s': expected a decimal integer "
+			 "from 1 to 65535",
+			 show(s).s);
+		return;
+	default:
+		node_err(c, n,
+			 "invalid outputs.ipfix.collector '%s': expected HOST:PORT, e.g. "
+			 "192.0.2.10:4739, [2001:db8::10]:4739 or collector.example:4739",
+			 show(s).s);
+		return;
+	}
+	set_str(c, &c->cfg.ipfix.host, host);
+	set_str(c, &c->cfg.ipfix.port, port);
+}
+
+enum { IK_COLLECTOR, IK_INTERVAL, IK_DOMAIN, IK_TRANSPORT, IK_MAX };
+static const char *const ipfix_keys[] = { "collector", "interval", "observation_domain",
+					  "transport", NULL };
+static const struct keyspec ipfix_spec = { ipfix_keys, NULL,
+					   "collector, interval, observation_domain or transport" };
+
+static void parse_ipfix(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[IK_MAX] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+	uint64_t dom;
+
+	if (!map_collect(c, n, "outputs.ipfix", &ipfix_spec, slot))
+		return;
+	c->cfg.ipfix.interval = IPFIX_INTERVAL;
+	c->cfg.ipfix.domain = IPFIX_DOMAIN;
+	if (slot[IK_COLLECTOR])
+		parse_collector(c, value_of(c, slot[IK_COLLECTOR]));
+	else
+		node_err(c, n, "missing key 'collector' in outputs.ipfix");
+	if (slot[IK_INTERVAL])
+		parse_seconds(c, value_of(c, slot[IK_INTERVAL]), "outputs.ipfix.interval",
+			      IPFIX_INTERVAL_MAX, "1h", &c->cfg.ipfix.interval);
+	if (slot[IK_DOMAIN]) {
+		v = value_of(c, slot[IK_DOMAIN]);
+		s = scalar(c, v, "outputs.ipfix.observation_domain");
+		if (s && decimal_in(s, 0, UINT32_MAX, &dom))
+			c->cfg.ipfix.domain = (uint32_t)dom;
+		else if (s)
+			node_err(c, v,
+				 "invalid observation_domain '%s': expected a decimal integer from "
+				 "0 to %u",
+				 show(s).s, UINT32_MAX);
+	}
+	if (slot[IK_TRANSPORT]) {
+		v = value_of(c, slot[IK_TRANSPORT]);
+		s = scalar(c, v, "outputs.ipfix.transport");
+		if (s && !ascii_caseeq(s, "udp"))
+			node_err(c, v,
+				 "unsupported outputs.ipfix.transport '%s': only UDP is supported",
+				 show(s).s);
+	}
+}
+
+static const char *const outputs_keys[] = { "ipfix", NULL };
+static const char *const outputs_unsupported[] = { "prometheus", "events", NULL };
+static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported, "ipfix" };
+
+static void parse_outputs(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[1] = { NULL };
+
+	if (map_collect(c, n, "outputs", &outputs_spec, slot) && slot[0])
+		parse_ipfix(c, value_of(c, slot[0]));
+}
+
+enum {
+	TOP_NODE,
+	TOP_TENANTS,
+	TOP_CLASSES,
+	TOP_BILLING,
+	TOP_FLOWS,
+	TOP_UPLINK,
+	TOP_OUTPUTS,
+	TOP_AGENT,
+	TOP_MAX
+};
+static const char *const top_keys[] = { "node",	  "tenants", "classes", "billing", "flows",
+					"uplink", "outputs", "agent",	NULL };
+static const char *const top_unsupported[] = { "runtime", NULL };
+static const struct keyspec top_spec = {
+	top_keys, top_unsupported,
+	"node, tenants, classes, billing, flows, uplink, outputs or agent"
+};
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
 {
@@ -1292,10 +1670,16 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 	else
 		node_err(c, root,
 			 "missing key 'tenants' at top level: expected at least one tenant");
+	if (slot[TOP_CLASSES])
+		parse_classes(c, value_of(c, slot[TOP_CLASSES]));
 	if (slot[TOP_BILLING])
 		parse_billing(c, value_of(c, slot[TOP_BILLING]));
+	if (slot[TOP_FLOWS])
+		parse_flows(c, value_of(c, slot[TOP_FLOWS]));
 	if (slot[TOP_UPLINK])
 		parse_uplink(c, value_of(c, slot[TOP_UPLINK]));
+	if (slot[TOP_OUTPUTS])
+		parse_outputs(c, value_of(c, slot[TOP_OUTPUTS]));
 	if (slot[TOP_AGENT])
 		parse_agent(c, value_of(c, slot[TOP_AGENT]));
 }
@@ -1448,6 +1832,35 @@ static void check_cidrs(struct pctx *c, struct sel_set *set)
 	}
 }
 
+/* Classes may nest (the longest prefix wins), but one prefix names one class: the same
+ * prefix twice in a class, or in two classes, is an error at the later one. */
+static void check_class_cidrs(struct pctx *c, struct sel_set *set)
+{
+	size_t i, j, k;
+
+	sort_refs(set, cidr_ref_cmp);
+	for (i = 0; i < set->n; i = j) {
+		struct sel_ref *g = &set->v[i], *run = g;
+
+		for (j = i + 1; j < set->n && cidr_same(&set->v[j].cidr, &g->cidr); j++)
+			;
+		for (k = i + 1; k < j; k++) {
+			struct sel_ref *r = &set->v[k];
+
+			if (r->tenant == run->tenant) {
+				diag_lc(c, r->line, r->col,
+					"duplicate CIDR '%s' in %s (first at %u:%u)",
+					show(r->text).s, c->cmeta[r->tenant].label, run->line,
+					run->col);
+				continue;
+			}
+			run = r;
+			diag_lc(c, r->line, r->col, "CIDR '%s' is already in %s (at %u:%u)",
+				show(r->text).s, c->cmeta[g->tenant].label, g->line, g->col);
+		}
+	}
+}
+
 static int text_ref_cmp(const void *pa, const void *pb)
 {
 	const struct sel_ref *a = pa, *b = pb;
@@ -1529,6 +1942,8 @@ static void check_across(struct pctx *c)
 	check_tenant_names(c);
 	check_cidrs(c, &c->cidr4);
 	check_cidrs(c, &c->cidr6);
+	check_class_cidrs(c, &c->class4);
+	check_class_cidrs(c, &c->class6);
 	check_texts(c, &c->ifaces, "interface");
 	check_texts(c, &c->cgroups, "cgroup");
 	check_uplinks(c);
@@ -1664,6 +2079,10 @@ static int fill_defaults(struct tg_config *cfg)
 {
 	if (!cfg->interval)
 		cfg->interval = TG_DEFAULT_INTERVAL;
+	if (!cfg->flows.capacity)
+		cfg->flows.capacity = TG_DEFAULT_FLOWS;
+	if (!cfg->flows.idle_timeout)
+		cfg->flows.idle_timeout = FLOWS_IDLE_DEFAULT;
 	if (!cfg->store_path)
 		cfg->store_path = strdup(TG_DEFAULT_STORE);
 	if (!cfg->pin_path)
@@ -1686,6 +2105,8 @@ static void pctx_init(struct pctx *c, struct tg_diags *diags, yaml_document_t *d
 	c->ifaces = (struct sel_set){ .max = MAX_PATTERNS, .what = "interface patterns" };
 	c->cgroups = (struct sel_set){ .max = MAX_CGROUPS, .what = "cgroups" };
 	c->uplinks = (struct sel_set){ .max = MAX_PATTERNS, .what = "uplink interface patterns" };
+	c->class4 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv4 CIDRs" };
+	c->class6 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv6 CIDRs" };
 }
 
 static void pctx_release(struct pctx *c)
@@ -1696,6 +2117,8 @@ static void pctx_release(struct pctx *c)
 	free(c->ifaces.v);
 	free(c->cgroups.v);
 	free(c->uplinks.v);
+	free(c->class4.v);
+	free(c->class6.v);
 }
 
 /* One line for what the cap held back; a warning when only warnings were held back. */
@@ -1848,11 +2271,16 @@ void tg_config_free(struct tg_config *cfg)
 		free_strings(t->cgroups, t->n_cgroups);
 	}
 	free(cfg->tenants);
+	for (i = 0; cfg->classes && i < cfg->n_classes; i++)
+		free(cfg->classes[i].cidrs);
+	free(cfg->classes);
 	free_strings(cfg->uplinks, cfg->n_uplinks);
 	free(cfg->path);
 	free(cfg->store_path);
 	free(cfg->pin_path);
 	free(cfg->run_dir);
+	free(cfg->ipfix.host);
+	free(cfg->ipfix.port);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

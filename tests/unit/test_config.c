@@ -163,7 +163,8 @@ static void test_good_file(const char *path)
 		tg_diags_print(&d, path, stdout);
 	tap_check(cfg.n_tenants > 0 && cfg.path && !strcmp(cfg.path, path),
 		  "%s: has tenants and its path", path);
-	tap_check(cfg.store_path && cfg.pin_path && cfg.run_dir && cfg.interval,
+	tap_check(cfg.store_path && cfg.pin_path && cfg.run_dir && cfg.interval &&
+			  cfg.flows.capacity && cfg.flows.idle_timeout,
 		  "%s: every default filled", path);
 	tg_diags_free(&d);
 	tg_config_free(&cfg);
@@ -412,6 +413,8 @@ static void test_names(void)
 	tap_check(!tg_tenant_name_valid(NULL), "tenant name NULL is invalid");
 }
 
+static char *append(char *buf, size_t *len, size_t *cap, const char *s);
+
 static int parse_str(const char *text, struct tg_config *cfg, struct tg_diags *d)
 {
 	return tg_config_parse("<test>", text, strlen(text), cfg, d);
@@ -534,6 +537,149 @@ static void test_values(void)
 			  !strcmp(cfg.run_dir, TG_DEFAULT_RUN_DIR) && cfg.node[0] == '\0' &&
 			  !cfg.tenants[0].has_limits,
 		  "defaults: filled, node left empty for the agent");
+	tap_check(cfg.flows.capacity == TG_DEFAULT_FLOWS && cfg.flows.capacity == 1048576 &&
+			  cfg.flows.idle_timeout == 60,
+		  "defaults: flow table of 1048576 entries, idle after 60s");
+	tap_check(cfg.n_classes == 0 && !cfg.classes, "defaults: no classes");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+}
+
+static void test_classes(void)
+{
+	static const char text[] = "tenants: [{name: acme, cidrs: [10.1.0.0/24]}]\n"
+				   "classes:\n"
+				   "  - {name: private, cidrs: [10.0.0.0/8, 172.16.0.0/12, "
+				   "'fc00::/7']}\n"
+				   "  - {name: dc-1, cidrs: [10.1.0.0/16]}\n"
+				   "  - {name: peer_x, cidrs: ['2001:db8::/32', 192.0.2.1]}\n";
+	struct tg_config cfg;
+	struct tg_diags d = { 0 };
+	const struct tg_class_conf *k;
+	size_t len = 0, cap = 0;
+	char buf[64], line[64], *b;
+	int i;
+
+	tap_check(parse_str(text, &cfg, &d) == 0 && d.n == 0, "classes: load quietly");
+	tap_check(cfg.n_classes == 3 && !strcmp(cfg.classes[0].name, "private") &&
+			  !strcmp(cfg.classes[1].name, "dc-1") &&
+			  !strcmp(cfg.classes[2].name, "peer_x"),
+		  "classes: names in file order");
+	k = &cfg.classes[0];
+	tg_format_cidr(&k->cidrs[2], buf, sizeof(buf));
+	tap_check(k->n_cidrs == 3 && k->cidrs[2].family == AF_INET6 && !strcmp(buf, "fc00::/7"),
+		  "classes: private has 3 CIDRs, the last one IPv6");
+	tap_check(cfg.classes[1].n_cidrs == 1 && cfg.classes[1].cidrs[0].prefixlen == 16,
+		  "classes: dc-1 nests inside private");
+	k = &cfg.classes[2];
+	tg_format_cidr(&k->cidrs[1], buf, sizeof(buf));
+	tap_check(k->n_cidrs == 2 && !strcmp(buf, "192.0.2.1/32"),
+		  "classes: a bare address is a /32");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nclasses: []\n", &cfg, &d) ==
+				  0 &&
+			  cfg.n_classes == 0 && cfg.classes == NULL,
+		  "classes: an empty list means only internet");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	/* exactly seven load */
+	b = append(NULL, &len, &cap, "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nclasses:\n");
+	for (i = 1; b && i <= 7; i++) {
+		snprintf(line, sizeof(line), "  - {name: c%d, cidrs: [10.%d.0.0/16]}\n", i, i);
+		b = append(b, &len, &cap, line);
+	}
+	tap_check(b && parse_str(b, &cfg, &d) == 0 && cfg.n_classes == 7 &&
+			  !strcmp(cfg.classes[6].name, "c7"),
+		  "classes: seven load");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+	free(b);
+}
+
+static void test_flows(void)
+{
+	static const struct {
+		const char *text;
+		uint32_t capacity, idle;
+	} t[] = {
+		{ "flows: {capacity: 1024}", 1024, 60 },
+		{ "flows: {capacity: 16777216, idle_timeout: 24h}", 16777216, 86400 },
+		{ "flows: {idle_timeout: 1s}", TG_DEFAULT_FLOWS, 1 },
+		{ "flows: {idle_timeout: 90000ms}", TG_DEFAULT_FLOWS, 90 },
+		{ "flows: {capacity: 65536, idle_timeout: 5m}", 65536, 300 },
+		{ "flows: {}", TG_DEFAULT_FLOWS, 60 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct tg_config cfg;
+		struct tg_diags d = { 0 };
+		char text[256];
+		int r;
+
+		snprintf(text, sizeof(text), "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n%s\n",
+			 t[i].text);
+		r = parse_str(text, &cfg, &d);
+		tap_check(r == 0 && cfg.flows.capacity == t[i].capacity &&
+				  cfg.flows.idle_timeout == t[i].idle,
+			  "flows: '%s' -> %u entries, %us (got %d: %u, %u)", t[i].text,
+			  t[i].capacity, t[i].idle, r, cfg.flows.capacity, cfg.flows.idle_timeout);
+		tg_config_free(&cfg);
+		tg_diags_free(&d);
+	}
+}
+
+static void test_ipfix(void)
+{
+	static const struct {
+		const char *text, *host, *port;
+		uint32_t interval, domain;
+	} t[] = {
+		{ "{collector: 127.0.0.1:4739}", "127.0.0.1", "4739", 10, 1 },
+		{ "{collector: '[::1]:4739'}", "::1", "4739", 10, 1 },
+		{ "{collector: collector.example:4739}", "collector.example", "4739", 10, 1 },
+		{ "{collector: collector.example}", "collector.example", "4739", 10, 1 },
+		{ "{collector: 192.0.2.10}", "192.0.2.10", "4739", 10, 1 },
+		{ "{collector: '[2001:db8::10]'}", "2001:db8::10", "4739", 10, 1 },
+		{ "{collector: '2001:db8::10'}", "2001:db8::10", "4739", 10, 1 },
+		{ "{collector: 'fd00::4739'}", "fd00::4739", "4739", 10, 1 },
+		{ "{collector: Collector-1.Example.:65535}", "Collector-1.Example.", "65535", 10,
+		  1 },
+		{ "{collector: localhost:1, interval: 1s, observation_domain: 0}", "localhost", "1",
+		  1, 0 },
+		{ "{collector: 'h:9995', interval: 60m, observation_domain: 4294967295}", "h",
+		  "9995", 3600, 4294967295u },
+		{ "{collector: 10.0.0.1:4739, transport: UDP, interval: 30000ms}", "10.0.0.1",
+		  "4739", 30, 1 },
+	};
+	struct tg_config cfg;
+	struct tg_diags d = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char text[256];
+		int r;
+
+		snprintf(text, sizeof(text),
+			 "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\noutputs: {ipfix: %s}\n",
+			 t[i].text);
+		r = parse_str(text, &cfg, &d);
+		if (!tap_check(r == 0 && cfg.ipfix.host && !strcmp(cfg.ipfix.host, t[i].host) &&
+				       cfg.ipfix.port && !strcmp(cfg.ipfix.port, t[i].port) &&
+				       cfg.ipfix.interval == t[i].interval &&
+				       cfg.ipfix.domain == t[i].domain,
+			       "ipfix: %s -> host %s port %s, %us, domain %u", t[i].text, t[i].host,
+			       t[i].port, t[i].interval, t[i].domain))
+			tg_diags_print(&d, "ipfix", stdout);
+		tg_config_free(&cfg);
+		tg_diags_free(&d);
+	}
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n", &cfg, &d) == 0 &&
+			  !cfg.ipfix.host && !cfg.ipfix.port,
+		  "ipfix: off unless outputs.ipfix is given");
 	tg_config_free(&cfg);
 	tg_diags_free(&d);
 }
@@ -773,6 +919,11 @@ static void test_caps(void)
 		  "too many interface patterns: at most 4096", 4097 },
 		{ "tenants: [{name: a, cgroups: [", "%s/c%d/%d/%d", "]}]\n",
 		  "too many cgroups: at most 4096", 4097 },
+		{ "tenants: [{name: t, interfaces: [x]}]\nclasses: [{name: a, cidrs: [",
+		  "%s1%d.%d.%d.0/24", "]}]\n", "too many class IPv4 CIDRs: at most 65536", 65537 },
+		{ "tenants: [{name: t, interfaces: [x]}]\nclasses: [{name: a, cidrs: [",
+		  "%s'fd00:%x:%x:%x::/64'", "]}]\n", "too many class IPv6 CIDRs: at most 65536",
+		  65537 },
 		{ "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nuplink: {interfaces: [",
 		  "%su%x.%x.%x", "]}\n", "too many uplink interface patterns: at most 4096", 4097 },
 	};
@@ -894,6 +1045,9 @@ int main(int argc, char **argv)
 	test_names();
 	test_lookup();
 	test_values();
+	test_classes();
+	test_flows();
+	test_ipfix();
 	test_print();
 	test_load_errors();
 	test_hostile();
