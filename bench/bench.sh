@@ -13,6 +13,10 @@ echo "== meter cost per packet"
 "$B/bench/prog_cost" || exit 1
 
 echo
+echo "== flow table harvest: batch against per-key, 1M entries"
+"$B/bench/flow_harvest" || exit 1
+
+echo
 echo "== TCP throughput over a veth (iperf3, $SECS s per run, $ROUNDS interleaved rounds)"
 T=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; topo_cleanup; rm -rf "$T"' EXIT

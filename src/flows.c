@@ -19,7 +19,7 @@
 #include "json.h"
 #include "store.h"
 
-#define BATCH 4096
+#define BATCH 8192
 
 void tg_flow_sum(const struct tg_flow *vals, int cpus, struct tg_flow *out)
 {
@@ -129,6 +129,18 @@ int tg_flows_read(int fd, enum tg_flow_read_mode mode, struct tg_flow_entry **ou
 	vals = calloc((size_t)BATCH * cpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
+	{
+		/* Room for a full table up front: growing a large result by realloc copies
+		 * it over and over, which costs more than the reads themselves. */
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries &&
+		    grow(out, &cap, info.max_entries)) {
+			free(vals);
+			return -ENOMEM;
+		}
+	}
 	if (mode == TG_FLOW_READ_PER_KEY) {
 		err = read_per_key(fd, cpus, vals, out, n, &cap);
 	} else {

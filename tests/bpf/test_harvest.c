@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "cli.h"
 #include "config.h"
 #include "datapath.h"
 #include "flows.h"
