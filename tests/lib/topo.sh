@@ -95,24 +95,32 @@ wait_for() {
 	return 1
 }
 
-# capture_start NS IFACE FILE: dumpcap in NS; returns once it is capturing.
+# capture_start NS IFACE FILE [FILTER]: dumpcap in NS ("-": the sandbox's own namespace);
+# returns once it is capturing. CAPTURE_PID is dumpcap's pid.
 capture_start() {
 	local log=$3.log
+	local filter=()
+	[ -n "${4:-}" ] && filter=(-f "$4")
 	# Not through nsx: `ip netns exec` execs dumpcap, so $! is dumpcap itself.
-	ip netns exec "$1" dumpcap -q -i "$2" -B 64 -w "$3" >"$log" 2>&1 &
+	if [ "$1" = - ]; then
+		dumpcap -q -i "$2" -B 64 "${filter[@]}" -w "$3" >"$log" 2>&1 &
+	else
+		ip netns exec "$1" dumpcap -q -i "$2" -B 64 "${filter[@]}" -w "$3" >"$log" 2>&1 &
+	fi
 	CAPTURE_PID=$!
 	# dumpcap announces itself on stderr once the capture is open.
 	wait_for 15 grep -q "Capturing on" "$log" || return 1
 	sleep 0.5
 }
 
-# capture_stop: stops dumpcap and fails when it dropped anything.
+# capture_stop FILE [PID]: stops dumpcap (CAPTURE_PID unless given) and fails when it
+# dropped anything.
 capture_stop() {
-	local log=$1.log
+	local log=$1.log pid=${2:-$CAPTURE_PID}
 	sleep 0.5
 	# SIGTERM: background jobs of a script ignore SIGINT.
-	kill -TERM "$CAPTURE_PID" 2>/dev/null
-	wait "$CAPTURE_PID" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	if grep -Eq 'dropped on interface.*: [0-9]+/[1-9]' "$log"; then
 		cat "$log" >&2
 		return 1
