@@ -62,9 +62,11 @@ static int fill(int fd, uint32_t n)
 			keys[i].dst[0] = 192;
 			keys[i].dport = 0x3500;
 			for (int c = 0; c < cpus; c++) {
-				vals[(size_t)i * cpus + c] = (struct tg_flow){
-					.packets = c + 1, .bytes = 100 * (c + 1), .first_ns = 1,
-					.last_ns = 2 };
+				vals[(size_t)i * cpus + c] =
+					(struct tg_flow){ .packets = c + 1,
+							  .bytes = 100 * (c + 1),
+							  .first_ns = 1,
+							  .last_ns = 2 };
 			}
 		}
 		if (bpf_map_update_batch(fd, keys, vals, &count, &opts))
@@ -118,8 +120,8 @@ int main(int argc, char **argv)
 	printf("%-44s %14s %8s\n", "flow table read (capacity entries)", "entries/s", "ratio");
 	printf("%-44s %14.0f %8.2f\n", "per-key get_next_key + lookup (baseline)",
 	       got_k / tk[ROUNDS / 2], 1.0);
-	printf("%-44s %14.0f %8.2f\n", "batch lookup (BPF_MAP_LOOKUP_BATCH)", got_b / tb[ROUNDS / 2],
-	       tk[ROUNDS / 2] / tb[ROUNDS / 2]);
+	printf("%-44s %14.0f %8.2f\n", "batch lookup (BPF_MAP_LOOKUP_BATCH)",
+	       got_b / tb[ROUNDS / 2], tk[ROUNDS / 2] / tb[ROUNDS / 2]);
 	printf("entries in the table: %zu of capacity %u (%d possible CPUs)\n", got_b, n,
 	       libbpf_num_possible_cpus());
 	tg_datapath_close(dp);

@@ -19,11 +19,11 @@
  * of a different build refuses to adopt pins it cannot reuse (see docs/lifecycle.md). */
 #define TG_MAX_TENANTS 16384 /* tenant ids 1..TG_MAX_TENANTS-1; 0 = unattributed */
 #define TG_MAX_IFACES 4096
-#define TG_MAX_CIDRS 65536 /* per address family */
-#define TG_MAX_CLASSES 8      /* class 0 = internet (the default), 1..7 configured */
-#define TG_CLASS_NAME_MAX 32  /* class name incl. NUL */
+#define TG_MAX_CIDRS 65536	    /* per address family */
+#define TG_MAX_CLASSES 8	    /* class 0 = internet (the default), 1..7 configured */
+#define TG_CLASS_NAME_MAX 32	    /* class name incl. NUL */
 #define TG_DEFAULT_FLOWS (1u << 20) /* flow table capacity unless configured */
-#define TG_MAX_FRAGS 16384    /* datagrams whose first fragment is remembered */
+#define TG_MAX_FRAGS 16384	    /* datagrams whose first fragment is remembered */
 
 /* Billing cells: tg_tenant_stats is indexed by tenant id * TG_MAX_CLASSES + class id. */
 #define TG_STATS_CELLS (TG_MAX_TENANTS * TG_MAX_CLASSES)
@@ -94,13 +94,13 @@ enum tg_stat {
 /* Why a frame is in the `unparsed` bucket; tg_unparsed is a per-CPU array of counters
  * indexed by these (the parser's error codes, negated). */
 enum tg_unparsed_reason {
-	TG_UNPARSED_TRUNC_L2 = 1, /* frame ends inside the Ethernet or VLAN headers */
-	TG_UNPARSED_NOT_IP = 2,	  /* ARP, LLDP, a third VLAN tag, ...: no IP header we read */
-	TG_UNPARSED_TRUNC_L3 = 3, /* frame ends inside the IP header or its options */
-	TG_UNPARSED_BAD_L3 = 4,	  /* IPv4 IHL < 5, wrong version nibble */
+	TG_UNPARSED_TRUNC_L2 = 1,  /* frame ends inside the Ethernet or VLAN headers */
+	TG_UNPARSED_NOT_IP = 2,	   /* ARP, LLDP, a third VLAN tag, ...: no IP header we read */
+	TG_UNPARSED_TRUNC_L3 = 3,  /* frame ends inside the IP header or its options */
+	TG_UNPARSED_BAD_L3 = 4,	   /* IPv4 IHL < 5, wrong version nibble */
 	TG_UNPARSED_EXT_LIMIT = 5, /* IPv6 extension chain longer than the parser walks */
-	TG_UNPARSED_TRUNC_L4 = 6, /* frame ends inside the TCP, UDP or ICMP header */
-	TG_UNPARSED_BAD_L4 = 7,	  /* TCP data offset < 5 */
+	TG_UNPARSED_TRUNC_L4 = 6,  /* frame ends inside the TCP, UDP or ICMP header */
+	TG_UNPARSED_BAD_L4 = 7,	   /* TCP data offset < 5 */
 	TG_UNPARSED_MAX,
 };
 
@@ -112,15 +112,15 @@ enum tg_flow_flags {
 };
 
 struct tg_flow_key {
-	__u32 tenant_id; /* 0 = unattributed */
-	__u8 family;	 /* 4 or 6 */
-	__u8 proto;	 /* IPPROTO_* */
-	__u8 dir;	 /* enum tg_dir, seen from the tenant */
-	__u8 flags;	 /* enum tg_flow_flags */
+	__u32 tenant_id;  /* 0 = unattributed */
+	__u8 family;	  /* 4 or 6 */
+	__u8 proto;	  /* IPPROTO_* */
+	__u8 dir;	  /* enum tg_dir, seen from the tenant */
+	__u8 flags;	  /* enum tg_flow_flags */
 	__u16 vlan_id[2]; /* outer, inner; 0 = no tag (a frame's tag count is in vlans) */
 	__u8 vlans;
 	__u8 pad[3];
-	__u16 sport, dport; /* network order; ICMP/ICMPv6: type and code */
+	__u16 sport, dport;    /* network order; ICMP/ICMPv6: type and code */
 	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes, rest zero */
 };
 

@@ -368,7 +368,9 @@ int cmd_run(int argc, char **argv)
 					      { "verbose", no_argument, NULL, 'v' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
-	struct agent a = { .lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1 };
+	struct agent a = {
+		.lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1
+	};
 	const char *file = TG_DEFAULT_CONFIG;
 	struct tg_diags d = {};
 	int c, err;

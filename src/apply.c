@@ -16,7 +16,8 @@
 static uint32_t tenant_id(const struct tg_tenant_meta *meta, const char *name)
 {
 	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if ((meta[id].flags & TG_TENANT_IN_USE) && !strncmp(meta[id].name, name, TG_NAME_MAX))
+		if ((meta[id].flags & TG_TENANT_IN_USE) &&
+		    !strncmp(meta[id].name, name, TG_NAME_MAX))
 			return id;
 	}
 	return 0;
@@ -207,8 +208,8 @@ static int sync_tries(const struct tg_maps *m, const struct tg_config *cfg,
 		return -ENOMEM;
 	for (int f = 0; !err && f < 2; f++) {
 		int family = families[f];
-		size_t ksz = family == AF_INET ? sizeof(struct tg_lpm4_key)
-					       : sizeof(struct tg_lpm6_key);
+		size_t ksz =
+			family == AF_INET ? sizeof(struct tg_lpm4_key) : sizeof(struct tg_lpm6_key);
 		size_t n = 0;
 
 		for (size_t t = 0; t < cfg->n_tenants; t++)

@@ -13,10 +13,10 @@
 #include "datapath.h"
 
 struct tg_applied {
-	struct tg_tenant_meta *meta;		     /* TG_MAX_TENANTS, mirrors tg_tenant_meta */
+	struct tg_tenant_meta *meta;		      /* TG_MAX_TENANTS, mirrors tg_tenant_meta */
 	struct tg_class_meta classes[TG_MAX_CLASSES]; /* mirrors tg_class_meta */
-	uint32_t *tenant_ids;			     /* id of cfg->tenants[i] */
-	uint32_t class_ids[TG_MAX_CLASSES];	     /* id of cfg->classes[i] */
+	uint32_t *tenant_ids;			      /* id of cfg->tenants[i] */
+	uint32_t class_ids[TG_MAX_CLASSES];	      /* id of cfg->classes[i] */
 };
 
 /* Ids are stable for the life of the pins: a tenant or class keeps its id across

@@ -42,7 +42,8 @@ static int cmp_rate(const void *x, const void *y)
 static uint32_t find_tenant(const struct tg_tenant_meta *meta, const char *name)
 {
 	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if ((meta[id].flags & TG_TENANT_IN_USE) && !strncmp(meta[id].name, name, TG_NAME_MAX))
+		if ((meta[id].flags & TG_TENANT_IN_USE) &&
+		    !strncmp(meta[id].name, name, TG_NAME_MAX))
 			return id;
 	}
 	return 0;
@@ -59,7 +60,7 @@ static void print_table(const struct row *rows, size_t n, const struct tg_tenant
 
 		tg_flow_addr(k, false, src, sizeof(src));
 		tg_flow_addr(k, true, dst, sizeof(dst));
-		printf("%-12.12s %-3s %-6s %-39s %-5u %-39s %-5u %10llu %12llu", 
+		printf("%-12.12s %-3s %-6s %-39s %-5u %-39s %-5u %10llu %12llu",
 		       k->tenant_id ? meta[k->tenant_id < TG_MAX_TENANTS ? k->tenant_id : 0].name
 				    : "-",
 		       k->dir == TG_DIR_INGRESS ? "in" : "out",

@@ -25,9 +25,9 @@
 #include "json.h"
 #include "store.h"
 
-#define TAP_IFINDEX 1	     /* test runs see the loopback device as their interface */
-#define MIN_RUN_LEN 14	     /* the kernel refuses shorter test-run frames */
-#define MAX_RUN_LEN 65535    /* and frames longer than a frags program can take */
+#define TAP_IFINDEX 1	  /* test runs see the loopback device as their interface */
+#define MIN_RUN_LEN 14	  /* the kernel refuses shorter test-run frames */
+#define MAX_RUN_LEN 65535 /* and frames longer than a frags program can take */
 #define ETH_MIN_HDR 14
 
 static const char *const unparsed_names[TG_UNPARSED_MAX] = {
@@ -139,8 +139,9 @@ static int replay_file(struct replay *r)
 	if (dlt != 1 /* DLT_EN10MB, in the pcap header we cannot include */) {
 		fprintf(stderr,
 			"tollgate: %s: link type %s is not supported (Ethernet captures only)\n",
-			r->file, pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
-								: "unknown");
+			r->file,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
+						       : "unknown");
 		pcap_close(pc);
 		return -EINVAL;
 	}
@@ -193,7 +194,8 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 	printf("],\n \"tenants\": [");
 	for (uint32_t id = 0; id < top; id++) {
 		for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
-			const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+			const struct tg_tenant_stats *cell =
+				&cells[(size_t)id * TG_MAX_CLASSES + c];
 			char cls[TG_CLASS_NAME_MAX];
 
 			tg_class_name(r->ap.classes, c, cls, sizeof(cls));
@@ -238,7 +240,8 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 	       (unsigned long long)r->snap_padded.bytes);
 	printf(" \"fragments\": {\"first\": %" PRIu64 ", \"joined\": %" PRIu64
 	       ", \"orphan\": %" PRIu64 "},\n",
-	       stats[TG_STAT_FRAGS_FIRST], stats[TG_STAT_FRAGS_JOINED], stats[TG_STAT_FRAGS_ORPHAN]);
+	       stats[TG_STAT_FRAGS_FIRST], stats[TG_STAT_FRAGS_JOINED],
+	       stats[TG_STAT_FRAGS_ORPHAN]);
 	printf(" \"flow_table\": {\"capacity\": %u, \"created\": %" PRIu64 ", \"live\": %zu"
 	       ", \"evictions\": %" PRIu64 ", \"lost\": %" PRIu64 "}}\n",
 	       r->capacity, stats[TG_STAT_FLOWS_CREATED], nfl,
@@ -270,7 +273,8 @@ static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 	printf("\n%-16s %-10s %-8s %12s %14s\n", "TENANT", "CLASS", "DIR", "PACKETS", "BYTES");
 	for (uint32_t id = 0; id < top; id++) {
 		for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
-			const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+			const struct tg_tenant_stats *cell =
+				&cells[(size_t)id * TG_MAX_CLASSES + c];
 			char cls[TG_CLASS_NAME_MAX];
 
 			tg_class_name(r->ap.classes, c, cls, sizeof(cls));

@@ -34,6 +34,9 @@ struct report {
 	uint64_t stats[TG_STAT_MAX];
 	struct hook hooks[MAX_HOOKS];
 	int n_hooks, n_ifaces, detached, tenants, cidr4, cidr6;
+	uint32_t flow_capacity;
+	int flows_live;
+	uint64_t flow_evictions;
 	struct tg_tenant_meta *meta;
 	char problems[8][160];
 	int n_problems;
@@ -47,6 +50,11 @@ static const char *const stat_names[TG_STAT_MAX] = {
 	[TG_STAT_UNKNOWN_IFACE] = "unknown_interface",
 	[TG_STAT_GSO_INEXACT] = "gso_inexact",
 	[TG_STAT_GSO_PACKETS] = "gso_packets",
+	[TG_STAT_FLOWS_CREATED] = "flows_created",
+	[TG_STAT_FLOWS_LOST] = "flow_packets_lost",
+	[TG_STAT_FRAGS_FIRST] = "fragments_first",
+	[TG_STAT_FRAGS_JOINED] = "fragments_joined",
+	[TG_STAT_FRAGS_ORPHAN] = "fragments_orphan",
 };
 
 static void problem(struct report *r, const char *fmt, const char *arg)
@@ -104,6 +112,20 @@ static int collect(const struct tg_maps *m, struct report *r)
 		r->tenants += !!(r->meta[id].flags & TG_TENANT_IN_USE);
 	r->cidr4 = tg_map_count(m->lpm4, sizeof(struct tg_lpm4_key));
 	r->cidr6 = tg_map_count(m->lpm6, sizeof(struct tg_lpm6_key));
+	{
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+
+		if (!bpf_obj_get_info_by_fd(m->flows, &info, &len))
+			r->flow_capacity = info.max_entries;
+	}
+	r->flows_live = tg_map_count(m->flows, sizeof(struct tg_flow_key));
+	/* What the kernel created and is neither in the table nor removed by the agent was
+	 * evicted by the LRU (exact while the table is quiet, a snapshot otherwise). */
+	if (r->flows_live >= 0 &&
+	    r->stats[TG_STAT_FLOWS_CREATED] >= (uint64_t)r->flows_live + r->st.flows_removed)
+		r->flow_evictions =
+			r->stats[TG_STAT_FLOWS_CREATED] - r->flows_live - r->st.flows_removed;
 	collect_hooks(m, r);
 	/* Two missed boundaries (plus commit time) mean the harvest is stuck. */
 	if (r->running && r->st.interval &&
@@ -131,9 +153,13 @@ static void print_table(const struct report *r, const char *pin_path)
 	printf("maps:      tenants %d/%d, interfaces %d/%d, cidrs v4 %d/%d, v6 %d/%d\n", r->tenants,
 	       TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS, r->cidr6,
 	       TG_MAX_CIDRS);
+	printf("flows:     %d/%u live, %llu created, %llu removed idle, %llu evicted\n",
+	       r->flows_live, r->flow_capacity, (unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
+	       (unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
 	printf("counters: ");
 	for (int i = 0; i < TG_STAT_MAX; i++)
-		printf(" %s=%llu", stat_names[i], (unsigned long long)r->stats[i]);
+		printf(" %s=%llu", stat_names[i] ? stat_names[i] : "unnamed",
+		       (unsigned long long)r->stats[i]);
 	printf("\nhooks:\n");
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
@@ -174,9 +200,12 @@ static void print_json(const struct report *r, const char *pin_path)
 	       r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,
 	       r->cidr6, TG_MAX_CIDRS);
 	for (int i = 0; i < TG_STAT_MAX; i++)
-		printf("%s\"%s\": %llu", i ? ", " : "", stat_names[i],
+		printf("%s\"%s\": %llu", i ? ", " : "", stat_names[i] ? stat_names[i] : "unnamed",
 		       (unsigned long long)r->stats[i]);
-	printf("}, \"hooks\": [");
+	printf("}, \"flows\": {\"live\": %d, \"capacity\": %u, \"created\": %llu, "
+	       "\"removed\": %llu, \"evictions\": %llu}, \"hooks\": [",
+	       r->flows_live, r->flow_capacity, (unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
+	       (unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 

@@ -58,8 +58,8 @@ struct tg_flows_conf {
 
 /* outputs.ipfix: flow records to one collector over UDP (RFC 7011). */
 struct tg_ipfix_conf {
-	char *host;	 /* collector address or name (NULL = IPFIX export off) */
-	char *port;	 /* service, default "4739" */
+	char *host;	   /* collector address or name (NULL = IPFIX export off) */
+	char *port;	   /* service, default "4739" */
 	uint32_t interval; /* seconds between exports, default 10 */
 	uint32_t domain;   /* observation domain id, default 1 */
 };
@@ -73,8 +73,8 @@ struct tg_config {
 	char *store_path;  /* SQLite file */
 	char **uplinks;	   /* uplink.interfaces */
 	size_t n_uplinks;
-	char *pin_path; /* agent.pin_path */
-	char *run_dir;	/* agent.run_dir */
+	char *pin_path;		       /* agent.pin_path */
+	char *run_dir;		       /* agent.run_dir */
 	struct tg_class_conf *classes; /* at most TG_MAX_CLASSES - 1; `internet` implied */
 	size_t n_classes;
 	struct tg_flows_conf flows;

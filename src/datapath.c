@@ -341,8 +341,7 @@ static int load_uplink(struct tg_datapath *dp)
 	dp->xdp = uplink_bpf__open();
 	if (!dp->xdp)
 		return -errno;
-	bpf_object__for_each_map(map, dp->xdp->obj)
-	{
+	bpf_object__for_each_map (map, dp->xdp->obj) {
 		const char *name = bpf_map__name(map);
 
 		if (strncmp(name, "tg_", 3))
@@ -377,8 +376,8 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 	if (pin_path) {
 		err = make_pin_dir(pin_path);
 		if (err) {
-			fprintf(stderr, "tollgate: cannot create pin directory %s: %s\n",
-				pin_path, strerror(-err));
+			fprintf(stderr, "tollgate: cannot create pin directory %s: %s\n", pin_path,
+				strerror(-err));
 			goto fail;
 		}
 		snprintf(probe, sizeof(probe), "%s/tg_tenant_stats", pin_path);
@@ -396,8 +395,7 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 	}
 	err = bpf_map__set_max_entries(dp->skel->maps.tg_flows, capacity);
 	if (!pin_path) {
-		bpf_object__for_each_map(map, dp->skel->obj)
-		{
+		bpf_object__for_each_map (map, dp->skel->obj) {
 			if (!err)
 				err = bpf_map__set_pin_path(map, NULL);
 		}

@@ -155,8 +155,8 @@ int tg_flow_export_cycle(struct tg_flow_export *x, const struct tg_applied *ap, 
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct seen *old = bsearch(&fl[i].key, x->seen, x->n_seen, sizeof(*x->seen),
-						 cmp_seen);
+		const struct seen *old =
+			bsearch(&fl[i].key, x->seen, x->n_seen, sizeof(*x->seen), cmp_seen);
 
 		if (old && (fl[i].val.packets < old->packets || fl[i].val.bytes < old->bytes))
 			old = NULL; /* evicted and re-created since the last report */

@@ -77,8 +77,8 @@ static int read_per_key(int fd, int cpus, struct tg_flow *vals, struct tg_flow_e
 	return 0;
 }
 
-static int read_batch(int fd, int cpus, struct tg_flow *vals, struct tg_flow_entry **out,
-		      size_t *n, size_t *cap)
+static int read_batch(int fd, int cpus, struct tg_flow *vals, struct tg_flow_entry **out, size_t *n,
+		      size_t *cap)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct tg_flow_key *keys = calloc(BATCH, sizeof(*keys));
@@ -190,8 +190,8 @@ void tg_format_time_ns(uint64_t ns, char *buf, size_t len)
 	struct tm tm;
 
 	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 int64_t tg_monotonic_offset_ns(void)
@@ -240,8 +240,7 @@ void tg_flow_json(FILE *out, const struct tg_flow_entry *e, const struct tg_flow
 		"], \"orphan_fragments\": %s, \"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
 		", \"tcp_flags\": %u, \"start\": \"%s\", \"end\": \"%s\"",
 		k->flags & TG_FLOW_ORPHAN_FRAGS ? "true" : "false", (uint64_t)e->val.packets,
-		(uint64_t)e->val.bytes,
-		e->val.tcp_flags, start, end);
+		(uint64_t)e->val.bytes, e->val.tcp_flags, start, end);
 	if (extra)
 		fprintf(out, ", %s", extra);
 	fputc('}', out);

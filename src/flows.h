@@ -43,7 +43,7 @@ void tg_format_time_ns(uint64_t ns, char *buf, size_t len);
 struct tg_flow_names {
 	const struct tg_tenant_meta *tenants; /* TG_MAX_TENANTS, or NULL */
 	const struct tg_class_meta *classes;  /* TG_MAX_CLASSES, or NULL */
-	int64_t clock_offset_ns; /* added to first/last_ns to get unix time */
+	int64_t clock_offset_ns;	      /* added to first/last_ns to get unix time */
 };
 
 /* One flow as a JSON object (DESIGN.md names); extra, when not NULL, is printed inside

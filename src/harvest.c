@@ -48,7 +48,8 @@ int tg_harvest(const struct tg_maps *m, const struct tg_tenant_meta *meta, struc
 		if (!(meta[id].flags & TG_TENANT_IN_USE))
 			continue;
 		for (uint32_t c = 0; c < TG_MAX_CLASSES; c++) {
-			const struct tg_tenant_stats *cell = &cells[(size_t)id * TG_MAX_CLASSES + c];
+			const struct tg_tenant_stats *cell =
+				&cells[(size_t)id * TG_MAX_CLASSES + c];
 			bool used = c == TG_CLASS_INTERNET || (classes[c].flags & TG_TENANT_IN_USE);
 
 			/* A cell that never counted has nothing to bill; one that did is billed

@@ -20,15 +20,16 @@ struct tg_flow_record {
 	uint8_t tcp_flags; /* tcpControlBits */
 	uint8_t dir;	   /* enum tg_dir; flowDirection 0 = ingress, 1 = egress */
 	uint8_t src[16], dst[16];
-	uint16_t sport, dport; /* host order; ICMP: type and code (icmpTypeCode is sport<<8|dport) */
-	uint16_t vlan_id;      /* outer tag, 0 = none (vlanId) */
-	uint64_t octets;       /* octetDeltaCount: IP header and payload octets */
-	uint64_t l2_octets;    /* layer2OctetDeltaCount: Ethernet frame octets (the byte rule) */
-	uint64_t packets;      /* packetDeltaCount */
-	uint64_t start_ms;     /* flowStartMilliseconds, unix epoch */
-	uint64_t end_ms;       /* flowEndMilliseconds */
+	uint16_t sport,
+		dport;	    /* host order; ICMP: type and code (icmpTypeCode is sport<<8|dport) */
+	uint16_t vlan_id;   /* outer tag, 0 = none (vlanId) */
+	uint64_t octets;    /* octetDeltaCount: IP header and payload octets */
+	uint64_t l2_octets; /* layer2OctetDeltaCount: Ethernet frame octets (the byte rule) */
+	uint64_t packets;   /* packetDeltaCount */
+	uint64_t start_ms;  /* flowStartMilliseconds, unix epoch */
+	uint64_t end_ms;    /* flowEndMilliseconds */
 	uint32_t tenant_id;
-	char tenant[TG_NAME_MAX];	  /* "" when unattributed */
+	char tenant[TG_NAME_MAX]; /* "" when unattributed */
 	char class_name[TG_CLASS_NAME_MAX];
 };
 

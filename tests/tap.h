@@ -36,11 +36,11 @@ static inline __attribute__((format(printf, 2, 3))) int tap_check(int cond, cons
 	} while (0)
 
 /* Equality of two counts, with both values in the line so a failure explains itself. */
-#define tap_equal_u64(got, want, ...)                                                   \
-	do {                                                                            \
-		unsigned long long g_ = (got), w_ = (want);                             \
-		if (!tap_check(g_ == w_, __VA_ARGS__))                                   \
-			tap_diag("  got %llu, want %llu", g_, w_);                        \
+#define tap_equal_u64(got, want, ...)                              \
+	do {                                                       \
+		unsigned long long g_ = (got), w_ = (want);        \
+		if (!tap_check(g_ == w_, __VA_ARGS__))             \
+			tap_diag("  got %llu, want %llu", g_, w_); \
 	} while (0)
 
 static inline int tap_done(void)

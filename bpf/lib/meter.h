@@ -155,8 +155,8 @@ static __always_inline int tg_parse_skb(struct __sk_buff *skb, struct tg_pkt *p)
 struct tg_frame {
 	__u32 ifindex;
 	enum tg_hook hook;
-	__u64 segs;  /* wire frames it stands for */
-	__u64 bytes; /* wire bytes, by the byte rule */
+	__u64 segs;    /* wire frames it stands for */
+	__u64 bytes;   /* wire bytes, by the byte rule */
 	__u16 hw_vlan; /* VLAN tag held in skb metadata (tc), 0 when none */
 	__u8 hw_vlan_present;
 };
@@ -275,7 +275,9 @@ static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
 static __always_inline int tg_meter_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-	struct tg_frame fr = { .ifindex = ctx->ingress_ifindex, .hook = TG_HOOK_INGRESS, .segs = 1 };
+	struct tg_frame fr = { .ifindex = ctx->ingress_ifindex,
+			       .hook = TG_HOOK_INGRESS,
+			       .segs = 1 };
 	struct tg_iface *ifc;
 	struct tg_pkt p = {};
 	int err;

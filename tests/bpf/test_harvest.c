@@ -67,8 +67,8 @@ static void *runner(void *arg)
 	int fd = tg_datapath_prog_fd(c->dp, TG_PROG_XDP);
 
 	for (int i = 0; i < ROUNDS && !c->run_err; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->frame,
-			    .data_size_in = FRAME_LEN, .repeat = REPEAT);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->frame, .data_size_in = FRAME_LEN,
+			    .repeat = REPEAT);
 
 		if (bpf_prog_test_run_opts(fd, &opts))
 			c->run_err = errno;
@@ -162,7 +162,8 @@ int main(void)
 		      "usage rows: acme/internal/ingress packets = runs");
 
 	/* The flow table saw the same traffic: one flow, every packet. */
-	tap_check(tg_flows_read(m->flows, TG_FLOW_READ_BATCH, &fl, &nfl) == 0, "flows read (batch)");
+	tap_check(tg_flows_read(m->flows, TG_FLOW_READ_BATCH, &fl, &nfl) == 0,
+		  "flows read (batch)");
 	tap_equal_u64(nfl, 1, "one flow");
 	if (nfl == 1) {
 		tap_equal_u64(fl[0].val.packets, (uint64_t)ROUNDS * REPEAT, "flow packets = runs");
