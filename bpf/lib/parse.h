@@ -131,8 +131,9 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 	nexthdr = ip6->nexthdr;
 	c->pos = ip6 + 1;
 
+	/* TG_MAX_IPV6_EXT extension headers, then the header that ends the chain. */
 #pragma unroll
-	for (int i = 0; i < TG_MAX_IPV6_EXT; i++) {
+	for (int i = 0; i <= TG_MAX_IPV6_EXT; i++) {
 		struct ipv6_opt_hdr *oh = c->pos;
 		struct frag_hdr *fh = c->pos;
 
@@ -144,6 +145,8 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 				return TG_PARSE_TRUNC_L3;
 			nexthdr = oh->nexthdr;
 			c->pos += (oh->hdrlen + 1) * 8;
+			if (c->pos > c->end)
+				return TG_PARSE_TRUNC_L3; /* the frame ends inside this header */
 			break;
 		case TG_NEXTHDR_FRAGMENT:
 			if ((void *)(fh + 1) > c->end)
@@ -158,6 +161,8 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 			p->l4_proto = nexthdr;
 			return TG_PARSE_OK;
 		}
+		if (i == TG_MAX_IPV6_EXT)
+			break; /* one extension header more than we walk */
 	}
 	return TG_PARSE_EXT_LIMIT;
 }
