@@ -35,7 +35,7 @@ static __always_inline __u64 tg_now(void)
 {
 	__u64 t = tg_clock_ns;
 
-	return t ? t : bpf_ktime_get_ns();
+	return t ? t : bpf_ktime_get_coarse_ns(); /* flows need ms, not ns: the cheap clock */
 }
 
 /* Longest-prefix match of addr in the v4 or v6 trie; 0 when absent. */
