@@ -119,30 +119,42 @@ def read_frames(path):
             if len(vals) != len(FIELDS):
                 p.kill()
                 raise OracleError("unexpected tshark line: %r" % line)
-            yield Fields(zip(FIELDS, vals))
+            yield Fields(vals)
         err = p.stderr.read()
         if p.wait() != 0:
             raise OracleError("tshark -r %s: exit %d: %s" % (path, p.returncode,
                                                              err.strip()[-500:]))
 
 
-class Fields(dict):
+_INDEX = {f: i for i, f in enumerate(FIELDS)}
+
+
+class Fields:
     """A frame's fields; each value, split into its occurrences when first used."""
+    __slots__ = ("cols", "split")
+
+    def __init__(self, cols):
+        self.cols = cols
+        self.split = {}
 
     def __getitem__(self, key):
-        v = dict.__getitem__(self, key)
-        if isinstance(v, str):
-            v = v.split(",") if v else []
-            dict.__setitem__(self, key, v)
+        v = self.split.get(key)
+        if v is None:
+            raw = self.cols[_INDEX[key]]
+            v = self.split[key] = raw.split(",") if raw else []
         return v
 
 
 def num(v):
+    try:
+        return int(v)
+    except ValueError:
+        pass
     if v in ("True", "true"):
         return 1
     if v in ("False", "false"):
         return 0
-    return int(v, 0)
+    return int(v, 0)  # 0x...
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -160,6 +172,9 @@ def flow_key(vlan, family, proto, src, dst, sport, dport, orphan):
 
 class Frame:
     """What the meter should make of one frame."""
+    __slots__ = ("f", "number", "time", "len", "cap", "layers", "reason", "vlan", "family",
+                 "proto", "src", "dst", "sport", "dport", "tcp_flags", "frag", "frag_id",
+                 "error", "_occ")
 
     def __init__(self, f):
         self.f = f
