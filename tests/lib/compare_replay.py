@@ -378,7 +378,9 @@ def fake_replay(orc):
         f["class"] = "internet"
         flows.append(f)
     return {"capture": orc["capture"], "frames": orc["frames"], "bytes": orc["bytes"],
-            "flows": flows, "tenants": [], "verdicts": {"pass": orc["frames"]},
+            "flows": flows, "verdicts": {"pass": orc["frames"]},
+            "tenants": [{"tenant": None, "class": "internet", "direction": "ingress",
+                         "packets": orc["frames"], "bytes": orc["bytes"]}],
             "events": [], "unparsed": json.loads(json.dumps(orc["unparsed"])),
             "flow_table": {"capacity": 1 << 20, "created": len(flows), "live": len(flows),
                            "evictions": 0}}
