@@ -78,7 +78,8 @@ int main(void)
 
 	tap_check(tg_maps_read_cells(tg_datapath_maps(dp), cells, 2) == 0 &&
 			  tg_maps_read_stats(tg_datapath_maps(dp), stats) == 0 &&
-			  tg_flows_read(tg_datapath_maps(dp)->flows, TG_FLOW_READ_AUTO, &fl, &n) == 0,
+			  tg_flows_read(tg_datapath_maps(dp)->flows, TG_FLOW_READ_AUTO, &fl, &n) ==
+				  0,
 		  "counters and flows read");
 	tg_cells_tenant_total(cells, ap.tenant_ids[0], &acme);
 	tap_equal_u64(acme.dir[TG_DIR_EGRESS].packets, FLOWS, "acme billed every frame");
