@@ -17,11 +17,11 @@ struct tg_maps {
 	int unparsed, flows, frags, class4, class6, class_meta;
 };
 
-#define TG_MAP_NAMES                                                                              \
-	X(tenant_stats)                                                                           \
-	X(stats)                                                                                  \
-	X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state) X(unparsed) X(flows) X(frags) X(class4) \
-		X(class6) X(class_meta)
+/* clang-format off */
+#define TG_MAP_NAMES \
+	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state) \
+	X(unparsed) X(flows) X(frags) X(class4) X(class6) X(class_meta)
+/* clang-format on */
 
 void tg_maps_init(struct tg_maps *m);
 /* Opens every pin under pin_path; -ENOENT when the datapath is not loaded. */
