@@ -181,7 +181,8 @@ int cmd_flows(int argc, char **argv)
 		a = NULL;
 		na = 0;
 	}
-	qsort(a, na, sizeof(*a), cmp_key);
+	if (a)
+		qsort(a, na, sizeof(*a), cmp_key);
 	rows = calloc(nb ? nb : 1, sizeof(*rows));
 	if (!rows) {
 		err = -ENOMEM;
