@@ -13,16 +13,6 @@
 
 #include "apply.h"
 
-static uint32_t tenant_id(const struct tg_tenant_meta *meta, const char *name)
-{
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if ((meta[id].flags & TG_TENANT_IN_USE) &&
-		    !strncmp(meta[id].name, name, TG_NAME_MAX))
-			return id;
-	}
-	return 0;
-}
-
 static int assign_tenant_ids(const struct tg_maps *m, const struct tg_config *cfg,
 			     struct tg_applied *a)
 {
@@ -37,7 +27,7 @@ static int assign_tenant_ids(const struct tg_maps *m, const struct tg_config *cf
 		meta[id].flags &= ~TG_TENANT_CONFIGURED;
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const char *name = cfg->tenants[i].name;
-		uint32_t id = tenant_id(meta, name);
+		uint32_t id = tg_meta_find(meta, name);
 
 		while (!id && next < TG_MAX_TENANTS && (meta[next].flags & TG_TENANT_IN_USE))
 			next++;

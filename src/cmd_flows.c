@@ -39,16 +39,6 @@ static int cmp_rate(const void *x, const void *y)
 	return memcmp(&a->e.key, &b->e.key, sizeof(a->e.key));
 }
 
-static uint32_t find_tenant(const struct tg_tenant_meta *meta, const char *name)
-{
-	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
-		if ((meta[id].flags & TG_TENANT_IN_USE) &&
-		    !strncmp(meta[id].name, name, TG_NAME_MAX))
-			return id;
-	}
-	return 0;
-}
-
 static void print_table(const struct row *rows, size_t n, const struct tg_tenant_meta *meta,
 			bool rates)
 {
@@ -156,7 +146,7 @@ int cmd_flows(int argc, char **argv)
 	if (!err)
 		err = tg_maps_read_class_meta(&m, classes);
 	if (!err && tenant) {
-		tenant_id = find_tenant(meta, tenant);
+		tenant_id = tg_meta_find(meta, tenant);
 		if (!tenant_id) {
 			fprintf(stderr, "tollgate: no tenant named '%s'\n", tenant);
 			err = -ENOENT;

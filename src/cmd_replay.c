@@ -25,7 +25,6 @@
 #include "json.h"
 #include "store.h"
 
-#define TAP_IFINDEX 1	  /* test runs see the loopback device as their interface */
 #define MIN_RUN_LEN 14	  /* the kernel refuses shorter test-run frames */
 #define MAX_RUN_LEN 65535 /* and frames longer than a frags program can take */
 #define ETH_MIN_HDR 14
@@ -173,16 +172,13 @@ static int cmp_flows(const void *x, const void *y)
 
 static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		       const struct tg_tenant_stats *cells, uint32_t top,
-		       const struct tg_counter *unparsed, const uint64_t *stats)
+		       const struct tg_counter *unparsed, const struct tg_counter *up,
+		       const uint64_t *stats)
 {
 	struct tg_flow_names nm = { .tenants = r->ap.meta, .classes = r->ap.classes };
-	uint64_t up_packets = r->not_run.packets, up_bytes = r->not_run.bytes;
+	uint64_t up_packets = up->packets, up_bytes = up->bytes;
 	const char *sep = "";
 
-	for (int i = 1; i < TG_UNPARSED_MAX; i++) {
-		up_packets += unparsed[i].packets;
-		up_bytes += unparsed[i].bytes;
-	}
 	printf("{\"capture\": ");
 	tg_json_string(stdout, r->file);
 	printf(", \"frames\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"flows\": [", r->frames,
@@ -250,15 +246,11 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 
 static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		       const struct tg_tenant_stats *cells, uint32_t top,
-		       const struct tg_counter *unparsed, const uint64_t *stats)
+		       const struct tg_counter *up, const uint64_t *stats)
 {
-	uint64_t up_packets = r->not_run.packets, up_bytes = r->not_run.bytes;
+	uint64_t up_packets = up->packets, up_bytes = up->bytes;
 	size_t show = nfl < 20 ? nfl : 20;
 
-	for (int i = 1; i < TG_UNPARSED_MAX; i++) {
-		up_packets += unparsed[i].packets;
-		up_bytes += unparsed[i].bytes;
-	}
 	printf("%s: %" PRIu64 " frames, %" PRIu64 " bytes; %zu flows; %" PRIu64
 	       " frames unparsed (%" PRIu64 " bytes); verdicts:",
 	       r->file, r->frames, r->bytes, nfl, up_packets, up_bytes);
@@ -305,7 +297,7 @@ static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 static int report(struct replay *r, bool json)
 {
 	const struct tg_maps *m = tg_datapath_maps(r->dp);
-	struct tg_counter unparsed[TG_UNPARSED_MAX];
+	struct tg_counter unparsed[TG_UNPARSED_MAX], up;
 	struct tg_tenant_stats *cells = NULL;
 	struct tg_flow_entry *fl = NULL;
 	uint64_t stats[TG_STAT_MAX];
@@ -326,10 +318,16 @@ static int report(struct replay *r, bool json)
 		goto out;
 	}
 	qsort(fl, nfl, sizeof(*fl), cmp_flows);
+	/* The whole bucket: what the program parsed out, and what the kernel would not run. */
+	up = r->not_run;
+	for (int i = 1; i < TG_UNPARSED_MAX; i++) {
+		up.packets += unparsed[i].packets;
+		up.bytes += unparsed[i].bytes;
+	}
 	if (json)
-		print_json(r, fl, nfl, cells, top, unparsed, stats);
+		print_json(r, fl, nfl, cells, top, unparsed, &up, stats);
 	else
-		print_text(r, fl, nfl, cells, top, unparsed, stats);
+		print_text(r, fl, nfl, cells, top, &up, stats);
 out:
 	free(cells);
 	free(fl);
@@ -338,9 +336,7 @@ out:
 
 static int setup(struct replay *r, uint64_t frames)
 {
-	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "replay" };
 	struct tg_datapath_opts o;
-	uint32_t key = TAP_IFINDEX;
 	uint64_t want;
 	int err, cpus = libbpf_num_possible_cpus();
 
@@ -355,8 +351,8 @@ static int setup(struct replay *r, uint64_t frames)
 	if (err)
 		return err;
 	err = tg_apply(tg_datapath_maps(r->dp), &r->cfg, &r->ap);
-	if (!err && bpf_map_update_elem(tg_datapath_maps(r->dp)->ifaces, &key, &tap, BPF_ANY))
-		err = -errno;
+	if (!err)
+		err = tg_datapath_set_tap(r->dp);
 	if (err)
 		fprintf(stderr, "tollgate: cannot program the replay maps: %s\n", strerror(-err));
 	return err;

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "datapath.h"
+#include "flows.h"
 #include "json.h"
 #include "store.h"
 
@@ -119,7 +120,11 @@ static int collect(const struct tg_maps *m, struct report *r)
 		if (!bpf_obj_get_info_by_fd(m->flows, &info, &len))
 			r->flow_capacity = info.max_entries;
 	}
-	r->flows_live = tg_map_count(m->flows, sizeof(struct tg_flow_key));
+	{
+		size_t live;
+
+		r->flows_live = tg_flows_count(m->flows, &live) ? -1 : (int)live;
+	}
 	/* What the kernel created and is neither in the table nor removed by the agent was
 	 * evicted by the LRU (exact while the table is quiet, a snapshot otherwise). */
 	if (r->flows_live >= 0 &&

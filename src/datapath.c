@@ -252,6 +252,16 @@ out:
 	return err;
 }
 
+uint32_t tg_meta_find(const struct tg_tenant_meta *meta, const char *name)
+{
+	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++) {
+		if ((meta[id].flags & TG_TENANT_IN_USE) &&
+		    !strncmp(meta[id].name, name, TG_NAME_MAX))
+			return id;
+	}
+	return 0;
+}
+
 uint32_t tg_meta_top(const struct tg_tenant_meta *meta)
 {
 	uint32_t top = 1;
@@ -440,6 +450,14 @@ int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which)
 		return bpf_program__fd(dp->xdp->progs.tg_uplink);
 	}
 	return -EINVAL;
+}
+
+int tg_datapath_set_tap(const struct tg_datapath *dp)
+{
+	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "test-run" };
+	uint32_t key = 1; /* BPF_PROG_TEST_RUN runs frames on the loopback device */
+
+	return bpf_map_update_elem(dp->maps.ifaces, &key, &tap, BPF_ANY) ? -errno : 0;
 }
 
 void tg_datapath_set_clock(struct tg_datapath *dp, uint64_t ns)

@@ -41,6 +41,8 @@ int tg_maps_read_class_meta(const struct tg_maps *m, struct tg_class_meta out[TG
 void tg_class_name(const struct tg_class_meta *meta, uint32_t id, char *buf, size_t len);
 int tg_maps_read_stats(const struct tg_maps *m, uint64_t out[TG_STAT_MAX]);
 int tg_maps_read_meta(const struct tg_maps *m, struct tg_tenant_meta *out /* TG_MAX_TENANTS */);
+/* The id of the tenant in use named name, 0 when there is none. */
+uint32_t tg_meta_find(const struct tg_tenant_meta *meta, const char *name);
 /* One past the highest tenant id in use (1 when none): how far counters need reading. */
 uint32_t tg_meta_top(const struct tg_tenant_meta *meta);
 int tg_state_read(const struct tg_maps *m, struct tg_state *st);
@@ -63,6 +65,9 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *opts,
 enum tg_prog { TG_PROG_TC_INGRESS, TG_PROG_TC_EGRESS, TG_PROG_XDP };
 /* The program file descriptors, for BPF_PROG_TEST_RUN (replay, tests). */
 int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which);
+/* Records the device test runs execute on as a capture point (TG_ROLE_TAP): replay and
+ * the BPF tests judge frames as a tap seeing both directions. */
+int tg_datapath_set_tap(const struct tg_datapath *dp);
 /* Sets the clock the programs read (0 = the monotonic clock); replay sets capture time. */
 void tg_datapath_set_clock(struct tg_datapath *dp, uint64_t ns);
 void tg_datapath_close(struct tg_datapath *dp);

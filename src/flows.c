@@ -97,11 +97,13 @@ static int read_batch(int fd, int cpus, struct tg_flow *vals, struct tg_flow_ent
 		if (err && err != -ENOENT)
 			break;
 		first = false;
-		if (grow(out, cap, *n + count)) {
+		if (!out) {
+			*n += count; /* counting only */
+		} else if (grow(out, cap, *n + count)) {
 			err = -ENOMEM;
 			break;
 		}
-		for (uint32_t i = 0; i < count; i++) {
+		for (uint32_t i = 0; out && i < count; i++) {
 			(*out)[*n].key = keys[i];
 			tg_flow_sum(&vals[(size_t)i * cpus], cpus, &(*out)[*n].val);
 			(*n)++;
@@ -154,6 +156,33 @@ int tg_flows_read(int fd, enum tg_flow_read_mode mode, struct tg_flow_entry **ou
 		free(*out);
 		*out = NULL;
 		*n = 0;
+	}
+	return err;
+}
+
+int tg_flows_count(int fd, size_t *n)
+{
+	int cpus = libbpf_num_possible_cpus();
+	struct tg_flow *vals;
+	int err;
+
+	*n = 0;
+	if (cpus <= 0)
+		return cpus ? cpus : -EINVAL;
+	vals = calloc((size_t)BATCH * cpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	size_t unused = 0;
+
+	err = read_batch(fd, cpus, vals, NULL, n, &unused);
+	free(vals);
+	if ((err == -EINVAL || err == -524 /* ENOTSUPP */ || err == -EOPNOTSUPP) && !*n) {
+		int c = tg_map_count(fd, sizeof(struct tg_flow_key));
+
+		if (c < 0)
+			return c;
+		*n = c;
+		err = 0;
 	}
 	return err;
 }

@@ -29,6 +29,8 @@ enum tg_flow_read_mode {
 /* Reads every entry. *out is allocated (free it); entries changing while they are read
  * are read at some instant of the call. Returns 0 or a negative errno. */
 int tg_flows_read(int fd, enum tg_flow_read_mode mode, struct tg_flow_entry **out, size_t *n);
+/* Entries in the table, counted with batch reads (per-key when batch is missing). */
+int tg_flows_count(int fd, size_t *n);
 /* Sums one entry's per-CPU values (cpus copies at vals) into *out. */
 void tg_flow_sum(const struct tg_flow *vals, int cpus, struct tg_flow *out);
 

@@ -44,7 +44,6 @@ static void frame(unsigned char *f, uint32_t i)
 
 int main(void)
 {
-	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "test" };
 	struct tg_datapath_opts o = { .flow_capacity = CAPACITY };
 	struct tg_tenant_stats cells[2 * TG_MAX_CLASSES], acme;
 	struct tg_config cfg = {};
@@ -55,7 +54,6 @@ int main(void)
 	uint64_t stats[TG_STAT_MAX], in_table = 0;
 	unsigned char f[LEN];
 	size_t n = 0;
-	uint32_t key = 1;
 	int fd, failed = 0;
 
 	tg_libbpf_quiet();
@@ -65,7 +63,7 @@ int main(void)
 		       CAPACITY))
 		return tap_done();
 	tap_check(tg_apply(tg_datapath_maps(dp), &cfg, &ap) == 0, "tenant programmed");
-	bpf_map_update_elem(tg_datapath_maps(dp)->ifaces, &key, &tap, BPF_ANY);
+	tg_datapath_set_tap(dp);
 	fd = tg_datapath_prog_fd(dp, TG_PROG_XDP);
 
 	for (uint32_t i = 0; i < FLOWS; i++) {

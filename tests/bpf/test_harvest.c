@@ -80,7 +80,6 @@ static void *runner(void *arg)
 int main(void)
 {
 	char dbpath[] = "/tmp/tg-harvest-XXXXXX";
-	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "test" };
 	struct tg_datapath_opts o = { .flow_capacity = 4096 };
 	struct tg_config cfg = {};
 	struct tg_diags diags = {};
@@ -94,7 +93,6 @@ int main(void)
 	uint64_t billed_total = 0, sum_bytes = 0, sum_packets = 0;
 	size_t nrows = 0, nfl = 0;
 	pthread_t th;
-	uint32_t key = 1;
 	int harvests = 0, errors = 0, fd;
 
 	tg_libbpf_quiet();
@@ -111,7 +109,7 @@ int main(void)
 		return tap_done();
 	m = tg_datapath_maps(c.dp);
 	tap_check(tg_apply(m, &cfg, &ap) == 0, "tenants and classes programmed");
-	tap_check(bpf_map_update_elem(m->ifaces, &key, &tap, BPF_ANY) == 0, "tap interface set");
+	tap_check(tg_datapath_set_tap(c.dp) == 0, "tap interface set");
 	tap_check(tg_store_open(dbpath, 0, &store) == 0, "store opens");
 
 	/* From 10.9.0.5 (class internal) to acme's 10.1.0.7: acme, ingress, internal. */
