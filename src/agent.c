@@ -26,13 +26,17 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "cgroups.h"
 #include "cli.h"
 #include "config.h"
 #include "datapath.h"
+#include "denylist.h"
+#include "events.h"
 #include "flow_export.h"
 #include "harvest.h"
 #include "mounts.h"
 #include "netlink.h"
+#include "policy.h"
 #include "store.h"
 
 struct agent {
@@ -43,7 +47,8 @@ struct agent {
 	struct tg_applied ap; /* ids and names as programmed */
 	char node[64];
 	struct tg_flow_export *fx;
-	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd;
+	struct tg_events *ev;
+	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 };
 
 /* One agent per pin path: the pid file doubles as the lock. */
@@ -176,6 +181,42 @@ static int arm_flow_timer(struct agent *a)
 	return timerfd_settime(a->flow_fd, 0, &its, NULL) ? -errno : 0;
 }
 
+/* Once a second: quota periods. */
+static int arm_tick(struct agent *a)
+{
+	struct itimerspec its = { .it_value.tv_sec = 1, .it_interval.tv_sec = 1 };
+
+	a->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (a->tick_fd < 0)
+		return -errno;
+	return timerfd_settime(a->tick_fd, 0, &its, NULL) ? -errno : 0;
+}
+
+/* Isolation: policy, deny lists and cgroups, after ids are settled (docs/isolation.md). */
+static int apply_isolation(struct agent *a)
+{
+	int err;
+
+	err = tg_policy_apply(a->maps, &a->cfg, &a->ap);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot program the tenant policy: %s\n", strerror(-err));
+		return err;
+	}
+	err = tg_denylist_apply(a->maps, &a->cfg, &a->ap);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot program the deny lists: %s\n", strerror(-err));
+		return err;
+	}
+	err = tg_cgroups_apply(a->dp, &a->cfg, &a->ap);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot attach to the tenant cgroups: %s\n",
+			strerror(-err));
+		return err;
+	}
+	tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
+	return 0;
+}
+
 static int init_state(struct agent *a)
 {
 	struct tg_state st = {};
@@ -245,6 +286,15 @@ static int start(struct agent *a)
 		fprintf(stderr, "tollgate: cannot program the maps: %s\n", strerror(-err));
 		return err;
 	}
+	err = tg_events_open(a->maps, a->cfg.events_path, &a->ev);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot open the events output %s: %s\n",
+			a->cfg.events_path, strerror(-err));
+		return err;
+	}
+	err = apply_isolation(a);
+	if (err)
+		return err;
 	err = tg_store_open(a->cfg.store_path, 0, &a->store);
 	if (err)
 		return err;
@@ -260,6 +310,8 @@ static int start(struct agent *a)
 	if (err)
 		return err;
 	err = arm_flow_timer(a);
+	if (!err)
+		err = arm_tick(a);
 	if (err)
 		return err;
 	return arm_timer(a);
@@ -267,18 +319,20 @@ static int start(struct agent *a)
 
 static int loop(struct agent *a)
 {
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[6] = {
 		{ .fd = a->sig_fd, .events = POLLIN },
 		{ .fd = a->timer_fd, .events = POLLIN },
 		{ .fd = a->nl_fd, .events = POLLIN },
 		{ .fd = a->flow_fd, .events = POLLIN },
+		{ .fd = a->tick_fd, .events = POLLIN },
+		{ .fd = tg_events_fd(a->ev), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	uint64_t ticks;
 	int err;
 
 	for (;;) {
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -292,6 +346,14 @@ static int loop(struct agent *a)
 			if (err)
 				return err;
 		}
+		if (pfd[4].revents & POLLIN) {
+			if (read(a->tick_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return -errno;
+			tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
+			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
+		}
+		if (pfd[5].revents & POLLIN)
+			tg_events_drain(a->ev, &a->ap);
 		if (pfd[3].revents & POLLIN) {
 			if (read(a->flow_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
@@ -319,6 +381,7 @@ static int loop(struct agent *a)
 			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",
 				strsignal(si.ssi_signo));
 			tg_flow_export_cycle(a->fx, &a->ap, true);
+			tg_events_drain(a->ev, &a->ap);
 			return harvest(a, interval_of(a, now_s()));
 		}
 	}
@@ -334,6 +397,7 @@ static void agent_close(struct agent *a)
 		tg_state_write(a->maps, &st);
 	}
 	tg_flow_export_close(a->fx);
+	tg_events_close(a->ev);
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);
 	tg_applied_free(&a->ap);
@@ -350,6 +414,8 @@ static void agent_close(struct agent *a)
 		close(a->timer_fd);
 	if (a->flow_fd >= 0)
 		close(a->flow_fd);
+	if (a->tick_fd >= 0)
+		close(a->tick_fd);
 	if (a->sig_fd >= 0)
 		close(a->sig_fd);
 	tg_config_free(&a->cfg);
@@ -369,7 +435,8 @@ int cmd_run(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct agent a = {
-		.lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1
+		.lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1,
+		.tick_fd = -1,
 	};
 	const char *file = TG_DEFAULT_CONFIG;
 	struct tg_diags d = {};

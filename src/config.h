@@ -18,6 +18,7 @@
 #define TG_DEFAULT_INTERVAL 60
 #define TG_DEFAULT_PIN_PATH "/sys/fs/bpf/tollgate"
 #define TG_DEFAULT_RUN_DIR "/run/tollgate"
+#define TG_DEFAULT_EVENTS "/var/log/tollgate/events.json"
 
 struct tg_cidr {
 	int family;	  /* AF_INET or AF_INET6 */
@@ -28,7 +29,34 @@ struct tg_cidr {
 struct tg_limits {
 	uint64_t egress_rate; /* bits per second, 0 = none */
 	uint64_t ingress_rate;
+	uint64_t egress_burst; /* bytes; 0 = the default for the rate (tg_default_burst) */
+	uint64_t ingress_burst;
+	uint64_t egress_pps; /* packets per second, 0 = none */
+	uint64_t ingress_pps;
 	uint32_t max_connections; /* 0 = none */
+};
+
+/* A deny rule: packets and connections from a tenant to cidr (optionally only proto,
+ * optionally only destination ports port_lo..port_hi) are dropped or refused. */
+struct tg_deny_conf {
+	struct tg_cidr cidr;
+	uint8_t proto;		/* 0 = any; IPPROTO_TCP, IPPROTO_UDP, ... */
+	uint16_t port_lo, port_hi; /* 0..65535 = any */
+};
+
+enum tg_quota_period {
+	TG_PERIOD_HOURLY = 1,
+	TG_PERIOD_DAILY,
+	TG_PERIOD_WEEKLY, /* weeks start on Monday, 00:00 UTC */
+	TG_PERIOD_MONTHLY,
+};
+
+struct tg_quota_conf {
+	uint64_t bytes;		/* 0 = no quota */
+	int period;		/* enum tg_quota_period, calendar periods in UTC */
+	int action;		/* enum tg_quota_action (tollgate.h) */
+	uint64_t throttle_rate; /* bits per second, action throttle only */
+	bool ingress, egress;	/* directions that count (default both) */
 };
 
 struct tg_tenant_conf {
@@ -41,6 +69,13 @@ struct tg_tenant_conf {
 	size_t n_cgroups;
 	struct tg_limits limits;
 	bool has_limits;
+	struct tg_deny_conf *deny; /* the tenant's own egress deny list */
+	size_t n_deny;
+	char **allow_tenants; /* segmentation exceptions: names of tenants this one may
+			       * exchange traffic with (both ways) */
+	size_t n_allow_tenants;
+	bool raw_sockets_denied; /* raw_sockets: deny */
+	struct tg_quota_conf quota;
 };
 
 /* classes: a named set of CIDRs; traffic whose remote address is in one is billed to
@@ -79,6 +114,11 @@ struct tg_config {
 	size_t n_classes;
 	struct tg_flows_conf flows;
 	struct tg_ipfix_conf ipfix;
+	struct tg_deny_conf *deny; /* top-level deny: the default list for every tenant */
+	size_t n_deny;
+	bool segmentation; /* isolation.segmentation, default true: tenants cannot reach each
+			    * other's addresses unless allow_tenants says so */
+	char *events_path; /* outputs.events, default TG_DEFAULT_EVENTS */
 };
 
 /* One diagnostic, positioned in the file (1-based line and column). */

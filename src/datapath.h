@@ -15,12 +15,16 @@
 struct tg_maps {
 	int tenant_stats, stats, ifaces, lpm4, lpm6, tenant_meta, state;
 	int unparsed, flows, frags, class4, class6, class_meta;
+	int policy, buckets, quota, drops, deny4, deny6, peers, cgroups, conns, events;
+	int event_limit;
 };
 
 /* clang-format off */
 #define TG_MAP_NAMES \
 	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state) \
-	X(unparsed) X(flows) X(frags) X(class4) X(class6) X(class_meta)
+	X(unparsed) X(flows) X(frags) X(class4) X(class6) X(class_meta) \
+	X(policy) X(buckets) X(quota) X(drops) X(deny4) X(deny6) X(peers) X(cgroups) \
+	X(conns) X(events) X(event_limit)
 /* clang-format on */
 
 void tg_maps_init(struct tg_maps *m);

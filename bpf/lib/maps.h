@@ -126,6 +126,102 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_state SEC(".maps");
 
+/* Isolation (docs/isolation.md). */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct tg_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_policy SEC(".maps");
+
+/* Shared by all CPUs on purpose: a cap is one aggregate across the tenant's interfaces
+ * and cgroups, so its bucket is one locked value, not a per-CPU one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_TENANTS * TG_DIR_MAX);
+	__type(key, __u32);
+	__type(value, struct tg_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, struct tg_quota);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_quota SEC(".maps");
+
+/* Drops and refusals by tenant and reason (cell = tenant * TG_REASON_SLOTS + reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_DROP_CELLS);
+	__type(key, __u32);
+	__type(value, struct tg_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_DENY);
+	__type(key, struct tg_deny4_key);
+	__type(value, struct tg_deny_rules);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_deny4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_DENY);
+	__type(key, struct tg_deny6_key);
+	__type(value, struct tg_deny_rules);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_deny6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_MAX_PEERS);
+	__type(key, struct tg_peer_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_peers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TG_MAX_CGROUPS);
+	__type(key, __u64); /* cgroup id */
+	__type(value, struct tg_cgroup_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_cgroups SEC(".maps");
+
+/* Concurrent TCP connections per tenant (max_connections), atomically updated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_TENANTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_conns SEC(".maps");
+
+/* Events: pinned, so what the kernel sends while no agent runs waits for the next one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TG_EVENTS_RING);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_DROP_CELLS);
+	__type(key, __u32);
+	__type(value, struct tg_event_limit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_event_limit SEC(".maps");
+
 static __always_inline void tg_stat_add(enum tg_stat idx, __u64 n)
 {
 	__u32 key = idx;

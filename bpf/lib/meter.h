@@ -16,10 +16,12 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "tollgate.h"
+#include "lib/enforce.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 
 #define TG_TC_ACT_UNSPEC (-1) /* let the next filter, or the stack, decide */
+#define TG_TC_ACT_SHOT 2      /* drop */
 #define TG_PULL_LEN 256	      /* headers we linearise when they are not in the head */
 
 enum tg_hook {
@@ -132,6 +134,7 @@ static __always_inline void tg_bill(__u32 tenant, __u32 class_id, int dir, __u64
 		st->dir[dir & 1].packets += segs;
 		st->dir[dir & 1].bytes += bytes;
 	}
+	tg_quota_add(tenant, dir, bytes);
 }
 
 static __always_inline int tg_parse_skb(struct __sk_buff *skb, struct tg_pkt *p)
@@ -266,6 +269,10 @@ static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
 		fr.hw_vlan = skb->vlan_tci;
 		fr.hw_vlan_present = 1;
 	}
+	if (ifc->role == TG_ROLE_TENANT &&
+	    tg_enforce_pkt(ifc->tenant_id, hook == TG_HOOK_INGRESS ? TG_DIR_EGRESS : TG_DIR_INGRESS,
+			   &p, err, fr.segs, fr.bytes))
+		return TG_TC_ACT_SHOT; /* counted in tg_drops, not billed: it never got through */
 	tg_account(&fr, ifc, &p, err);
 	return TG_TC_ACT_UNSPEC;
 }
