@@ -86,16 +86,16 @@ enum tg_stat {
 	TG_STAT_UNPARSED_BYTES,
 	TG_STAT_UNATTRIBUTED_PACKETS, /* uplink frames with no tenant address */
 	TG_STAT_UNATTRIBUTED_BYTES,
-	TG_STAT_UNKNOWN_IFACE, /* meter ran on an interface missing from tg_ifaces */
-	TG_STAT_GSO_INEXACT,   /* GSO packet whose headers could not be read */
-	TG_STAT_GSO_PACKETS,   /* super-packets seen (each billed as its gso_segs frames) */
-	TG_STAT_FLOWS_CREATED, /* flow entries inserted (evictions = created - live - removed) */
-	TG_STAT_FLOWS_LOST,    /* packets whose flow entry could be neither found nor made */
-	TG_STAT_FRAGS_FIRST,   /* first fragments remembered for their followers */
-	TG_STAT_FRAGS_JOINED,  /* later fragments that joined their datagram's flow */
-	TG_STAT_FRAGS_ORPHAN,  /* later fragments whose first was not seen: ports unknown */
-	TG_STAT_EVENTS_PRODUCED,   /* events the kernel tried to send (reserve attempts) */
-	TG_STAT_EVENTS_DROPPED,	   /* of those, lost because the ring buffer was full */
+	TG_STAT_UNKNOWN_IFACE,	 /* meter ran on an interface missing from tg_ifaces */
+	TG_STAT_GSO_INEXACT,	 /* GSO packet whose headers could not be read */
+	TG_STAT_GSO_PACKETS,	 /* super-packets seen (each billed as its gso_segs frames) */
+	TG_STAT_FLOWS_CREATED,	 /* flow entries inserted (evictions = created - live - removed) */
+	TG_STAT_FLOWS_LOST,	 /* packets whose flow entry could be neither found nor made */
+	TG_STAT_FRAGS_FIRST,	 /* first fragments remembered for their followers */
+	TG_STAT_FRAGS_JOINED,	 /* later fragments that joined their datagram's flow */
+	TG_STAT_FRAGS_ORPHAN,	 /* later fragments whose first was not seen: ports unknown */
+	TG_STAT_EVENTS_PRODUCED, /* events the kernel tried to send (reserve attempts) */
+	TG_STAT_EVENTS_DROPPED,	 /* of those, lost because the ring buffer was full */
 	TG_STAT_EVENTS_SUPPRESSED, /* enforcements folded into a later event's count */
 	TG_STAT_MAX,
 };

@@ -435,7 +435,11 @@ int cmd_run(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct agent a = {
-		.lock_fd = -1, .nl_fd = -1, .timer_fd = -1, .sig_fd = -1, .flow_fd = -1,
+		.lock_fd = -1,
+		.nl_fd = -1,
+		.timer_fd = -1,
+		.sig_fd = -1,
+		.flow_fd = -1,
 		.tick_fd = -1,
 	};
 	const char *file = TG_DEFAULT_CONFIG;

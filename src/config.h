@@ -40,7 +40,7 @@ struct tg_limits {
  * optionally only destination ports port_lo..port_hi) are dropped or refused. */
 struct tg_deny_conf {
 	struct tg_cidr cidr;
-	uint8_t proto;		/* 0 = any; IPPROTO_TCP, IPPROTO_UDP, ... */
+	uint8_t proto;		   /* 0 = any; IPPROTO_TCP, IPPROTO_UDP, ... */
 	uint16_t port_lo, port_hi; /* 0..65535 = any */
 };
 

@@ -35,8 +35,8 @@ int64_t tg_period_start(int period, int64_t t)
 	return t; /* TODO(isolation) */
 }
 
-int tg_quota_tick(const struct tg_maps *m, const struct tg_config *cfg,
-		  const struct tg_applied *ap, int64_t now, struct tg_events *ev)
+int tg_quota_tick(const struct tg_maps *m, const struct tg_config *cfg, const struct tg_applied *ap,
+		  int64_t now, struct tg_events *ev)
 {
 	(void)m;
 	(void)cfg;

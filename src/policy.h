@@ -28,7 +28,7 @@ int tg_policy_apply(const struct tg_maps *m, const struct tg_config *cfg,
 int64_t tg_period_start(int period, int64_t t);
 /* Called about every second: a quota whose period ended is reset (and an event says so).
  * ev may be NULL. Returns the number of quotas reset, or a negative errno. */
-int tg_quota_tick(const struct tg_maps *m, const struct tg_config *cfg,
-		  const struct tg_applied *ap, int64_t now, struct tg_events *ev);
+int tg_quota_tick(const struct tg_maps *m, const struct tg_config *cfg, const struct tg_applied *ap,
+		  int64_t now, struct tg_events *ev);
 
 #endif /* TG_POLICY_H */

@@ -140,7 +140,7 @@ struct {
  * and cgroups, so its bucket is one locked value, not a per-CPU one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TG_MAX_TENANTS * TG_DIR_MAX);
+	__uint(max_entries, TG_MAX_TENANTS *TG_DIR_MAX);
 	__type(key, __u32);
 	__type(value, struct tg_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
