@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,58 @@ int tg_parse_rate(const char *s, uint64_t *bits_per_sec)
 	if (!s || !bits_per_sec || rate_parse(s, &v) != V_OK)
 		return -EINVAL;
 	*bits_per_sec = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned base; /* 1000 or 1024 */
+	unsigned power;
+} size_units[] = {
+	{ "b", 1000, 0 },   { "kb", 1000, 1 },	{ "mb", 1000, 2 },
+	{ "gb", 1000, 3 },  { "tb", 1000, 4 },	{ "kib", 1024, 1 },
+	{ "mib", 1024, 2 }, { "gib", 1024, 3 }, { "tib", 1024, 4 },
+};
+
+/* Bytes: "DIGITS[.DIGITS]UNIT", exact integer arithmetic, fractions of a byte dropped. */
+static enum verdict size_parse(const char *s, uint64_t *out)
+{
+	bool neg = *s == '-', overflow = false;
+	unsigned __int128 mult = 1, part;
+	uint64_t ip, frac, whole;
+	unsigned fd, k;
+	const char *p;
+	size_t i;
+
+	p = read_decimal(s + neg, &ip, &frac, &fd, &overflow);
+	if (!p)
+		return V_SYNTAX;
+	if (!*p)
+		return V_NOUNIT;
+	for (i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++)
+		if (ascii_caseeq(p, size_units[i].name))
+			break;
+	if (i == sizeof(size_units) / sizeof(size_units[0]))
+		return V_SYNTAX;
+	if (neg)
+		return V_NONPOS;
+	for (k = 0; k < size_units[i].power; k++)
+		mult *= size_units[i].base;
+	if (overflow || __builtin_mul_overflow(ip, (uint64_t)mult, &whole))
+		return V_RANGE;
+	part = (unsigned __int128)frac * mult / pow10u(fd); /* < 10^18 * 2^40: fits */
+	if (__builtin_add_overflow(whole, (uint64_t)part, out))
+		return V_RANGE;
+	return *out ? V_OK : V_NONPOS;
+}
+
+int tg_parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t v;
+
+	if (!s || !bytes || size_parse(s, &v) != V_OK)
+		return -EINVAL;
+	*bytes = v;
 	return 0;
 }
 
@@ -544,6 +597,7 @@ struct pctx {
 	struct sel_set cidr4, cidr6, ifaces, cgroups, uplinks;
 	struct tenant_meta cmeta[MAX_CLASSES];
 	struct sel_set class4, class6; /* the classes' CIDRs; sel_ref.tenant is the class */
+	struct sel_set allows;	       /* allow_tenants entries, checked once names are known */
 };
 
 /* A printable, bounded copy of a user's value for a message. */
@@ -623,6 +677,16 @@ static __attribute__((format(printf, 4, 5))) void diag_lc(struct pctx *c, unsign
 
 	va_start(ap, fmt);
 	vdiag(c, line, col, false, fmt, ap);
+	va_end(ap);
+}
+
+static __attribute__((format(printf, 4, 5))) void warn_lc(struct pctx *c, unsigned line,
+							  unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, line, col, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -1037,35 +1101,113 @@ static void add_uplink(struct pctx *c, yaml_node_t *n, const char *s, size_t ten
 		push_str(c, &c->cfg.uplinks, &c->cfg.n_uplinks, s);
 }
 
-static void parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
+/* Rates below 8kbit (1000 bytes per second) do not fit the kernel's fixed-point token
+ * bucket (struct tg_rate). */
+#define RATE_MIN 8000u
+#define PPS_MAX 100000000u
+#define BURST_MIN 1514u /* one full Ethernet frame without FCS */
+#define DENY_ITEMS_MAX 65536u
+
+static bool parse_rate(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
 {
 	const char *s = scalar(c, n, where);
+	uint64_t v;
 
 	if (!s)
-		return;
-	switch (rate_parse(s, out)) {
+		return false;
+	switch (rate_parse(s, &v)) {
 	case V_OK:
-		return;
+		if (v < RATE_MIN) {
+			node_err(c, n,
+				 "rate '%s' is too small: expected at least 8kbit (the kernel's "
+				 "fixed-point token bucket needs it)",
+				 show(s).s);
+			return false;
+		}
+		*out = v;
+		return true;
 	case V_NOUNIT:
 		node_err(c, n,
 			 "rate '%s' has no unit: expected e.g. 100mbit (bits per second) or "
 			 "100mbps (bytes per second)",
 			 show(s).s);
-		return;
+		return false;
 	case V_NONPOS:
 		node_err(c, n, "rate '%s' must be greater than zero", show(s).s);
-		return;
+		return false;
 	case V_RANGE:
 		node_err(c, n, "rate '%s' is too large: expected at most 18446744073709551615bit",
 			 show(s).s);
-		return;
+		return false;
 	default:
 		node_err(c, n,
 			 "invalid rate '%s': expected a number and a unit (bit, kbit, mbit, "
 			 "gbit, tbit, bps, kbps, mbps, gbps or tbps), e.g. 100mbit",
 			 show(s).s);
+		return false;
+	}
+}
+
+static bool parse_size(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
+{
+	const char *s = scalar(c, n, where);
+
+	if (!s)
+		return false;
+	switch (size_parse(s, out)) {
+	case V_OK:
+		return true;
+	case V_NOUNIT:
+		node_err(c, n, "size '%s' has no unit: expected e.g. 5MB or 256KiB", show(s).s);
+		return false;
+	case V_NONPOS:
+		node_err(c, n, "size '%s' must be greater than zero", show(s).s);
+		return false;
+	case V_RANGE:
+		node_err(c, n, "size '%s' is too large: expected at most 18446744073709551615B",
+			 show(s).s);
+		return false;
+	default:
+		node_err(c, n,
+			 "invalid size '%s': expected a number and a unit (B, KB, MB, GB, TB, "
+			 "KiB, MiB, GiB or TiB), e.g. 256KiB",
+			 show(s).s);
+		return false;
+	}
+}
+
+static void parse_burst(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!parse_size(c, n, where, &v))
+		return;
+	if (v < BURST_MIN) {
+		node_err(c, n,
+			 "burst '%s' is too small: expected at least 1514 bytes (one full frame "
+			 "must fit)",
+			 show((const char *)n->data.scalar.value).s);
 		return;
 	}
+	*out = v;
+}
+
+static void parse_pps(struct pctx *c, yaml_node_t *n, const char *where, const char *key,
+		      uint64_t *out)
+{
+	const char *s = scalar(c, n, where);
+	uint64_t v;
+
+	if (!s)
+		return;
+	if (!decimal_in(s, 1, PPS_MAX, &v)) {
+		node_err(c, n,
+			 "invalid %s '%s': expected packets per second, a decimal integer from 1 "
+			 "to %u",
+			 key, show(s).s, PPS_MAX);
+		return;
+	}
+	*out = v;
 }
 
 static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
@@ -1084,33 +1226,487 @@ static void parse_max_conn(struct pctx *c, yaml_node_t *n, const char *where, ui
 	*out = (uint32_t)v;
 }
 
-static const char *const limit_keys[] = { "egress_rate", "ingress_rate", "max_connections", NULL };
-static const struct keyspec limit_spec = { limit_keys, NULL,
-					   "egress_rate, ingress_rate or max_connections" };
+enum { LK_ERATE, LK_IRATE, LK_EBURST, LK_IBURST, LK_EPPS, LK_IPPS, LK_MAXCONN, LK_MAX };
+static const char *const limit_keys[] = { "egress_rate",     "ingress_rate",
+					  "egress_burst",    "ingress_burst",
+					  "egress_pps",	     "ingress_pps",
+					  "max_connections", NULL };
+static const struct keyspec limit_spec = {
+	limit_keys, NULL,
+	"egress_rate, ingress_rate, egress_burst, ingress_burst, egress_pps, ingress_pps or "
+	"max_connections"
+};
 
 static void parse_limits(struct pctx *c, size_t tenant, const yaml_node_pair_t *pair,
-			 const char *twhere)
+			 const char *twhere, bool has_cgroups)
 {
 	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
-	yaml_node_pair_t *slot[3] = { NULL };
+	yaml_node_pair_t *slot[LK_MAX] = { NULL };
+	struct tg_limits *l = &t->limits;
 	char where[64], w[96];
+	int k;
 
 	snprintf(where, sizeof(where), "%s.limits", twhere);
 	if (!map_collect(c, value_of(c, pair), where, &limit_spec, slot))
 		return;
 	t->has_limits = true;
-	node_warn(c, key_of(c, pair), "limits are validated but not enforced by this version");
-	if (slot[0]) {
-		snprintf(w, sizeof(w), "%s.egress_rate", where);
-		parse_rate(c, value_of(c, slot[0]), w, &t->limits.egress_rate);
+	for (k = 0; k < LK_MAX; k++) {
+		yaml_node_t *v;
+
+		if (!slot[k])
+			continue;
+		v = value_of(c, slot[k]);
+		snprintf(w, sizeof(w), "%s.%s", where, limit_keys[k]);
+		switch (k) {
+		case LK_ERATE:
+			parse_rate(c, v, w, &l->egress_rate);
+			break;
+		case LK_IRATE:
+			parse_rate(c, v, w, &l->ingress_rate);
+			break;
+		case LK_EBURST:
+			parse_burst(c, v, w, &l->egress_burst);
+			break;
+		case LK_IBURST:
+			parse_burst(c, v, w, &l->ingress_burst);
+			break;
+		case LK_EPPS:
+			parse_pps(c, v, w, limit_keys[k], &l->egress_pps);
+			break;
+		case LK_IPPS:
+			parse_pps(c, v, w, limit_keys[k], &l->ingress_pps);
+			break;
+		default:
+			parse_max_conn(c, v, w, &l->max_connections);
+			break;
+		}
 	}
-	if (slot[1]) {
-		snprintf(w, sizeof(w), "%s.ingress_rate", where);
-		parse_rate(c, value_of(c, slot[1]), w, &t->limits.ingress_rate);
+	if (slot[LK_EBURST] && !slot[LK_ERATE])
+		node_err(c, key_of(c, slot[LK_EBURST]),
+			 "egress_burst needs egress_rate: a burst belongs to a rate");
+	if (slot[LK_IBURST] && !slot[LK_IRATE])
+		node_err(c, key_of(c, slot[LK_IBURST]),
+			 "ingress_burst needs ingress_rate: a burst belongs to a rate");
+	if (slot[LK_MAXCONN] && !has_cgroups)
+		node_warn(c, key_of(c, slot[LK_MAXCONN]),
+			  "max_connections is enforced only for the tenant's cgroups; this tenant "
+			  "has none");
+}
+
+/*
+ * Deny lists: a CIDR, or {cidr, proto, ports}. Checked per list once it is read.
+ */
+
+struct deny_item {
+	struct tg_deny_conf r;
+	unsigned line, col;
+	size_t seq;
+	bool dup;
+};
+
+struct deny_list {
+	struct deny_item *v;
+	size_t n, cap;
+};
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} proto_names[] = {
+	{ "any", 0 },
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ "icmp", IPPROTO_ICMP },
+	{ "icmpv6", IPPROTO_ICMPV6 },
+};
+
+static bool parse_proto(struct pctx *c, yaml_node_t *n, const char *where, uint8_t *out)
+{
+	const char *s = scalar(c, n, where);
+	uint64_t v;
+	size_t i;
+
+	if (!s)
+		return false;
+	for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (!strcmp(s, proto_names[i].name)) {
+			*out = proto_names[i].proto;
+			return true;
+		}
 	}
-	if (slot[2]) {
-		snprintf(w, sizeof(w), "%s.max_connections", where);
-		parse_max_conn(c, value_of(c, slot[2]), w, &t->limits.max_connections);
+	if (decimal_in(s, 0, 255, &v)) {
+		*out = (uint8_t)v;
+		return true;
+	}
+	node_err(c, n,
+		 "invalid proto '%s': expected tcp, udp, icmp, icmpv6, any or a protocol number "
+		 "from 0 to 255",
+		 show(s).s);
+	return false;
+}
+
+/* "N" or "N-M", 1 <= N <= M <= 65535. */
+static bool ports_parse(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = strchr(s, '-');
+	char a[8];
+	uint64_t x, y;
+	size_t alen = dash ? (size_t)(dash - s) : strlen(s);
+
+	if (alen >= sizeof(a))
+		return false;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (!decimal_in(a, 1, 65535, &x))
+		return false;
+	y = x;
+	if (dash && (!decimal_in(dash + 1, 1, 65535, &y) || y < x))
+		return false;
+	*lo = (uint16_t)x;
+	*hi = (uint16_t)y;
+	return true;
+}
+
+enum { DK_CIDR, DK_PROTO, DK_PORTS, DK_MAX };
+static const char *const deny_keys[] = { "cidr", "proto", "ports", NULL };
+static const struct keyspec deny_spec = { deny_keys, NULL, "cidr, proto or ports" };
+
+/* One item; false when it is not valid (reported). */
+static bool parse_deny_item(struct pctx *c, yaml_node_t *n, const char *where,
+			    struct tg_deny_conf *r)
+{
+	yaml_node_pair_t *slot[DK_MAX] = { NULL };
+	bool ok = true, has_ports = false;
+	char w[128];
+	const char *s;
+	yaml_node_t *v;
+
+	memset(r, 0, sizeof(*r));
+	r->port_hi = 65535;
+	if (n->type == YAML_SCALAR_NODE) {
+		s = scalar(c, n, where);
+		return s && cidr_value(c, n, s, &r->cidr);
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		if (visit(c, n))
+			node_err(c, n,
+				 "%s: expected a CIDR or a mapping with cidr and optionally proto "
+				 "and ports",
+				 where);
+		return false;
+	}
+	if (!map_collect(c, n, where, &deny_spec, slot))
+		return false;
+	if (slot[DK_CIDR]) {
+		snprintf(w, sizeof(w), "%s.cidr", where);
+		v = value_of(c, slot[DK_CIDR]);
+		s = scalar(c, v, w);
+		ok &= s && cidr_value(c, v, s, &r->cidr);
+	} else {
+		node_err(c, n, "missing key 'cidr' in %s", where);
+		ok = false;
+	}
+	if (slot[DK_PROTO]) {
+		snprintf(w, sizeof(w), "%s.proto", where);
+		ok &= parse_proto(c, value_of(c, slot[DK_PROTO]), w, &r->proto);
+	}
+	if (slot[DK_PORTS]) {
+		snprintf(w, sizeof(w), "%s.ports", where);
+		v = value_of(c, slot[DK_PORTS]);
+		s = scalar(c, v, w);
+		if (s && ports_parse(s, &r->port_lo, &r->port_hi)) {
+			has_ports = true;
+		} else {
+			if (s)
+				node_err(c, v,
+					 "invalid ports '%s': expected a port from 1 to 65535 or a "
+					 "range N-M with N <= M",
+					 show(s).s);
+			ok = false;
+		}
+	}
+	if (has_ports && slot[DK_PROTO] && r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP) {
+		node_err(c, key_of(c, slot[DK_PORTS]), "ports apply only to proto tcp or udp");
+		ok = false;
+	} else if (has_ports && !slot[DK_PROTO]) {
+		node_err(c, key_of(c, slot[DK_PORTS]),
+			 "ports apply only to proto tcp or udp: give proto");
+		ok = false;
+	}
+	return ok;
+}
+
+static int deny_item_cmp(const void *pa, const void *pb)
+{
+	const struct deny_item *a = pa, *b = pb;
+	int r;
+
+	if (a->r.cidr.family != b->r.cidr.family)
+		return a->r.cidr.family < b->r.cidr.family ? -1 : 1;
+	r = memcmp(a->r.cidr.addr, b->r.cidr.addr, sizeof(a->r.cidr.addr));
+	if (r)
+		return r;
+	if (a->r.cidr.prefixlen != b->r.cidr.prefixlen)
+		return a->r.cidr.prefixlen < b->r.cidr.prefixlen ? -1 : 1;
+	if (a->r.proto != b->r.proto)
+		return a->r.proto < b->r.proto ? -1 : 1;
+	if (a->r.port_lo != b->r.port_lo)
+		return a->r.port_lo < b->r.port_lo ? -1 : 1;
+	if (a->r.port_hi != b->r.port_hi)
+		return a->r.port_hi < b->r.port_hi ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int seq_cmp(const void *pa, const void *pb)
+{
+	const struct deny_item *const *a = pa, *const *b = pb;
+
+	return (*a)->seq < (*b)->seq ? -1 : (*a)->seq > (*b)->seq;
+}
+
+static bool deny_cidr_same(const struct tg_cidr *a, const struct tg_cidr *b)
+{
+	return a->family == b->family && a->prefixlen == b->prefixlen &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static bool deny_same(const struct tg_deny_conf *a, const struct tg_deny_conf *b)
+{
+	return deny_cidr_same(&a->cidr, &b->cidr) && a->proto == b->proto &&
+	       a->port_lo == b->port_lo && a->port_hi == b->port_hi;
+}
+
+/* Identical rules: a warning, kept once. More than TG_DENY_RULES distinct rules on one
+ * prefix: an error at the first one too many, in file order. */
+static void check_deny_list(struct pctx *c, struct deny_list *l, const char *where)
+{
+	struct deny_item **first = NULL;
+	size_t i, j, k, m;
+	char buf[64];
+
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), deny_item_cmp);
+	for (i = 0; i < l->n; i = j) {
+		for (j = i + 1; j < l->n && deny_cidr_same(&l->v[j].r.cidr, &l->v[i].r.cidr); j++)
+			;
+		for (k = i + 1, m = 1; k < j; k++) {
+			struct deny_item *e = &l->v[k];
+			size_t f = k;
+
+			while (f > i && deny_same(&l->v[f - 1].r, &e->r))
+				f--;
+			if (f == k) {
+				m++;
+				continue;
+			}
+			e->dup = true;
+			warn_lc(c, e->line, e->col, "duplicate deny rule in %s (first at %u:%u)",
+				where, l->v[f].line, l->v[f].col);
+		}
+		if (m <= TG_DENY_RULES)
+			continue;
+		/* the distinct rules in file order: the (TG_DENY_RULES + 1)th is one too many */
+		first = calloc(m, sizeof(*first));
+		if (!first) {
+			c->oom = true;
+			return;
+		}
+		for (k = i, m = 0; k < j; k++)
+			if (!l->v[k].dup)
+				first[m++] = &l->v[k];
+		qsort(first, m, sizeof(*first), seq_cmp);
+		tg_format_cidr(&first[0]->r.cidr, buf, sizeof(buf));
+		diag_lc(c, first[TG_DENY_RULES]->line, first[TG_DENY_RULES]->col,
+			"more than %d deny rules for %s in %s: the kernel keeps at most %d rules "
+			"per prefix",
+			TG_DENY_RULES, buf, where, TG_DENY_RULES);
+		free(first);
+	}
+}
+
+static int item_seq_cmp(const void *pa, const void *pb)
+{
+	const struct deny_item *a = pa, *b = pb;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* A deny list into *OUT (file order, duplicates dropped). */
+static void parse_deny_list(struct pctx *c, yaml_node_t *n, const char *where,
+			    struct tg_deny_conf **out, size_t *n_out)
+{
+	struct deny_list l = { 0 };
+	yaml_node_item_t *it;
+	size_t i, k;
+	char w[96];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, where))
+		return;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->stop; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		struct tg_deny_conf r;
+
+		i = (size_t)(it - n->data.sequence.items.start);
+		if (!item)
+			continue;
+		if (i == DENY_ITEMS_MAX) {
+			node_err(c, item, "too many deny rules in %s: at most %u", where,
+				 DENY_ITEMS_MAX);
+			break;
+		}
+		snprintf(w, sizeof(w), "%s[%zu]", where, i);
+		if (!parse_deny_item(c, item, w, &r))
+			continue;
+		if (l.n == l.cap) {
+			size_t cap = l.cap ? 2 * l.cap : 16;
+			struct deny_item *v = reallocarray(l.v, cap, sizeof(*v));
+
+			if (!v) {
+				c->oom = true;
+				break;
+			}
+			l.v = v;
+			l.cap = cap;
+		}
+		l.v[l.n++] = (struct deny_item){ r, LINE(item), COL(item), i, false };
+	}
+	check_deny_list(c, &l, where);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), item_seq_cmp);
+	*out = l.n ? calloc(l.n, sizeof(**out)) : NULL;
+	if (l.n && !*out)
+		c->oom = true;
+	for (i = 0, k = 0; *out && i < l.n; i++)
+		if (!l.v[i].dup)
+			(*out)[k++] = l.v[i].r;
+	*n_out = k;
+	free(l.v);
+}
+
+static void add_allow(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)
+{
+	struct tg_tenant_conf *t = &c->cfg.tenants[tenant];
+
+	if (!tg_tenant_name_valid(s)) {
+		node_err(c, n, "unknown tenant '%s' in allow_tenants", show(s).s);
+		return;
+	}
+	if (sel_add(c, &c->allows, n, s, tenant, NULL))
+		push_str(c, &t->allow_tenants, &t->n_allow_tenants, s);
+}
+
+static void parse_raw_sockets(struct pctx *c, size_t tenant, const yaml_node_pair_t *pair,
+			      const char *twhere, bool has_cgroups)
+{
+	yaml_node_t *v = value_of(c, pair);
+	char where[64];
+	const char *s;
+
+	snprintf(where, sizeof(where), "%s.raw_sockets", twhere);
+	s = scalar(c, v, where);
+	if (!s)
+		return;
+	if (!strcmp(s, "allow"))
+		return;
+	if (strcmp(s, "deny")) {
+		node_err(c, v, "invalid raw_sockets '%s': expected allow or deny", show(s).s);
+		return;
+	}
+	if (!has_cgroups) {
+		node_err(c, v,
+			 "raw_sockets: deny needs cgroups: sockets are refused by a cgroup hook");
+		return;
+	}
+	c->cfg.tenants[tenant].raw_sockets_denied = true;
+}
+
+/* S among NAMES (NULL-terminated): its index plus BASE, or -1. */
+static int word_index(const char *s, const char *const *names, int base)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return i + base;
+	return -1;
+}
+
+static int parse_word(struct pctx *c, yaml_node_t *n, const char *where, const char *key,
+		      const char *const *names, int base, const char *expected)
+{
+	const char *s = scalar(c, n, where);
+	int i;
+
+	if (!s)
+		return -1;
+	i = word_index(s, names, base);
+	if (i < 0)
+		node_err(c, n, "invalid %s '%s': expected %s", key, show(s).s, expected);
+	return i;
+}
+
+enum { QK_BYTES, QK_PERIOD, QK_ACTION, QK_THROTTLE, QK_DIRECTION, QK_MAX };
+static const char *const quota_keys[] = { "bytes",	   "period",	"action",
+					  "throttle_rate", "direction", NULL };
+static const struct keyspec quota_spec = { quota_keys, NULL,
+					   "bytes, period, action, throttle_rate or direction" };
+static const char *const period_names[] = { "hourly", "daily", "weekly", "monthly", NULL };
+static const char *const action_names[] = { "alert", "throttle", "block", NULL };
+static const char *const direction_names[] = { "both", "ingress", "egress", NULL };
+
+static void parse_quota(struct pctx *c, size_t tenant, const yaml_node_pair_t *pair,
+			const char *twhere)
+{
+	struct tg_quota_conf *q = &c->cfg.tenants[tenant].quota;
+	yaml_node_pair_t *slot[QK_MAX] = { NULL };
+	yaml_node_t *n = value_of(c, pair);
+	char where[64], w[96];
+	int v;
+
+	snprintf(where, sizeof(where), "%s.quota", twhere);
+	if (!map_collect(c, n, where, &quota_spec, slot))
+		return;
+	q->period = TG_PERIOD_MONTHLY;
+	q->action = TG_QUOTA_ALERT;
+	q->ingress = q->egress = true;
+	if (slot[QK_BYTES]) {
+		snprintf(w, sizeof(w), "%s.bytes", where);
+		parse_size(c, value_of(c, slot[QK_BYTES]), w, &q->bytes);
+	} else {
+		node_err(c, n, "missing key 'bytes' in %s", where);
+	}
+	if (slot[QK_PERIOD]) {
+		snprintf(w, sizeof(w), "%s.period", where);
+		v = parse_word(c, value_of(c, slot[QK_PERIOD]), w, "period", period_names,
+			       TG_PERIOD_HOURLY, "hourly, daily, weekly or monthly");
+		if (v > 0)
+			q->period = v;
+	}
+	if (slot[QK_ACTION]) {
+		snprintf(w, sizeof(w), "%s.action", where);
+		v = parse_word(c, value_of(c, slot[QK_ACTION]), w, "action", action_names,
+			       TG_QUOTA_ALERT, "alert, throttle or block");
+		if (v > 0)
+			q->action = v;
+		else
+			q->action = 0; /* unknown: neither demand nor refuse throttle_rate */
+	}
+	if (q->action == TG_QUOTA_THROTTLE && !slot[QK_THROTTLE])
+		node_err(c, n, "missing key 'throttle_rate' in %s: action throttle needs it",
+			 where);
+	if (slot[QK_THROTTLE] && q->action == TG_QUOTA_THROTTLE) {
+		snprintf(w, sizeof(w), "%s.throttle_rate", where);
+		parse_rate(c, value_of(c, slot[QK_THROTTLE]), w, &q->throttle_rate);
+	} else if (slot[QK_THROTTLE] && q->action) {
+		node_err(c, key_of(c, slot[QK_THROTTLE]),
+			 "throttle_rate applies only to action throttle");
+	}
+	if (slot[QK_DIRECTION]) {
+		snprintf(w, sizeof(w), "%s.direction", where);
+		v = parse_word(c, value_of(c, slot[QK_DIRECTION]), w, "direction", direction_names,
+			       0, "both, ingress or egress");
+		q->ingress = v == 0 || v == 1;
+		q->egress = v == 0 || v == 2;
 	}
 }
 
@@ -1138,13 +1734,25 @@ static void parse_tenant_name(struct pctx *c, size_t tenant, yaml_node_t *n, con
 	m->name_col = COL(n);
 }
 
-enum { TK_NAME, TK_CIDRS, TK_IFACES, TK_CGROUPS, TK_LIMITS, TK_MAX };
-static const char *const tenant_keys[] = {
-	"name", "cidrs", "interfaces", "cgroups", "limits", NULL
+enum {
+	TK_NAME,
+	TK_CIDRS,
+	TK_IFACES,
+	TK_CGROUPS,
+	TK_LIMITS,
+	TK_DENY,
+	TK_ALLOW,
+	TK_RAW,
+	TK_QUOTA,
+	TK_MAX
 };
-static const char *const tenant_unsupported[] = { "deny", "quota", NULL };
-static const struct keyspec tenant_spec = { tenant_keys, tenant_unsupported,
-					    "name, cidrs, interfaces, cgroups or limits" };
+static const char *const tenant_keys[] = { "name",   "cidrs", "interfaces",    "cgroups",
+					   "limits", "deny",  "allow_tenants", "raw_sockets",
+					   "quota",  NULL };
+static const struct keyspec tenant_spec = {
+	tenant_keys, NULL,
+	"name, cidrs, interfaces, cgroups, limits, deny, allow_tenants, raw_sockets or quota"
+};
 
 /* A sequence with items selects something; a broken one was reported already and must
  * not draw a second error about selecting nothing. */
@@ -1161,8 +1769,8 @@ static void parse_tenant(struct pctx *c, yaml_node_t *n, size_t i)
 {
 	yaml_node_pair_t *slot[TK_MAX] = { NULL };
 	struct tenant_meta *m = &c->meta[i];
-	bool selects = false;
-	char where[32];
+	bool selects = false, cgroups = false;
+	char where[32], w[48];
 
 	snprintf(where, sizeof(where), "tenants[%zu]", i);
 	snprintf(m->label, sizeof(m->label), "%s", where);
@@ -1178,11 +1786,26 @@ static void parse_tenant(struct pctx *c, yaml_node_t *n, size_t i)
 		selects |= selector_list(c, slot[TK_IFACES], where, "interfaces", add_iface, i);
 	if (slot[TK_CGROUPS]) {
 		node_warn(c, key_of(c, slot[TK_CGROUPS]),
-			  "cgroup selectors are validated but not metered by this version");
-		selects |= selector_list(c, slot[TK_CGROUPS], where, "cgroups", add_cgroup, i);
+			  "cgroup selectors are enforced (caps, deny lists, connection caps, raw "
+			  "sockets) but not metered by this version");
+		cgroups = selector_list(c, slot[TK_CGROUPS], where, "cgroups", add_cgroup, i);
+		selects |= cgroups;
 	}
 	if (slot[TK_LIMITS])
-		parse_limits(c, i, slot[TK_LIMITS], where);
+		parse_limits(c, i, slot[TK_LIMITS], where, cgroups);
+	if (slot[TK_DENY]) {
+		snprintf(w, sizeof(w), "%s.deny", where);
+		parse_deny_list(c, value_of(c, slot[TK_DENY]), w, &c->cfg.tenants[i].deny,
+				&c->cfg.tenants[i].n_deny);
+	}
+	if (slot[TK_ALLOW]) {
+		snprintf(w, sizeof(w), "%s.allow_tenants", where);
+		scalar_list(c, value_of(c, slot[TK_ALLOW]), w, add_allow, i);
+	}
+	if (slot[TK_RAW])
+		parse_raw_sockets(c, i, slot[TK_RAW], where, cgroups);
+	if (slot[TK_QUOTA])
+		parse_quota(c, i, slot[TK_QUOTA], where);
 	if (!selects && !c->stop)
 		node_err(c, n, "%s selects no traffic: give cidrs, interfaces or cgroups",
 			 m->label);
@@ -1626,16 +2249,58 @@ static void parse_ipfix(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-static const char *const outputs_keys[] = { "ipfix", NULL };
-static const char *const outputs_unsupported[] = { "prometheus", "events", NULL };
-static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported, "ipfix" };
+static const char *const outputs_keys[] = { "ipfix", "events", NULL };
+static const char *const outputs_unsupported[] = { "prometheus", NULL };
+static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported, "ipfix or events" };
 
 static void parse_outputs(struct pctx *c, yaml_node_t *n)
 {
-	yaml_node_pair_t *slot[1] = { NULL };
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
 
-	if (map_collect(c, n, "outputs", &outputs_spec, slot) && slot[0])
+	if (!map_collect(c, n, "outputs", &outputs_spec, slot))
+		return;
+	if (slot[0])
 		parse_ipfix(c, value_of(c, slot[0]));
+	if (slot[1]) {
+		v = value_of(c, slot[1]);
+		s = scalar(c, v, "outputs.events");
+		if (s && path_ok(s, false))
+			set_str(c, &c->cfg.events_path, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid outputs.events '%s': expected an absolute path, e.g. %s",
+				 show(s).s, TG_DEFAULT_EVENTS);
+	}
+}
+
+static const char *const isolation_keys[] = { "segmentation", "deny", NULL };
+static const struct keyspec isolation_spec = { isolation_keys, NULL, "segmentation or deny" };
+
+static void parse_isolation(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+
+	if (!map_collect(c, n, "isolation", &isolation_spec, slot))
+		return;
+	if (slot[0]) {
+		v = value_of(c, slot[0]);
+		s = scalar(c, v, "isolation.segmentation");
+		if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
+			c->cfg.segmentation = true;
+		else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
+			c->cfg.segmentation = false;
+		else if (s)
+			node_err(c, v,
+				 "invalid isolation.segmentation '%s': expected true or false",
+				 show(s).s);
+	}
+	if (slot[1])
+		parse_deny_list(c, value_of(c, slot[1]), "isolation.deny", &c->cfg.deny,
+				&c->cfg.n_deny);
 }
 
 enum {
@@ -1645,16 +2310,17 @@ enum {
 	TOP_BILLING,
 	TOP_FLOWS,
 	TOP_UPLINK,
+	TOP_ISOLATION,
 	TOP_OUTPUTS,
 	TOP_AGENT,
 	TOP_MAX
 };
-static const char *const top_keys[] = { "node",	  "tenants", "classes", "billing", "flows",
-					"uplink", "outputs", "agent",	NULL };
+static const char *const top_keys[] = { "node",	  "tenants",   "classes", "billing", "flows",
+					"uplink", "isolation", "outputs", "agent",   NULL };
 static const char *const top_unsupported[] = { "runtime", NULL };
 static const struct keyspec top_spec = {
 	top_keys, top_unsupported,
-	"node, tenants, classes, billing, flows, uplink, outputs or agent"
+	"node, tenants, classes, billing, flows, uplink, isolation, outputs or agent"
 };
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
@@ -1678,6 +2344,8 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_flows(c, value_of(c, slot[TOP_FLOWS]));
 	if (slot[TOP_UPLINK])
 		parse_uplink(c, value_of(c, slot[TOP_UPLINK]));
+	if (slot[TOP_ISOLATION])
+		parse_isolation(c, value_of(c, slot[TOP_ISOLATION]));
 	if (slot[TOP_OUTPUTS])
 		parse_outputs(c, value_of(c, slot[TOP_OUTPUTS]));
 	if (slot[TOP_AGENT])
@@ -1699,6 +2367,13 @@ static int name_ref_cmp(const void *pa, const void *pb)
 	int r = strcmp(a->name, b->name);
 
 	return r ? r : (a->i < b->i ? -1 : a->i > b->i);
+}
+
+static int name_ref_name_cmp(const void *pa, const void *pb)
+{
+	const struct name_ref *a = pa, *b = pb;
+
+	return strcmp(a->name, b->name);
 }
 
 static void check_tenant_names(struct pctx *c)
@@ -1937,6 +2612,59 @@ static void check_uplinks(struct pctx *c)
 	}
 }
 
+static int allow_ref_cmp(const void *pa, const void *pb)
+{
+	const struct sel_ref *a = pa, *b = pb;
+	int r;
+
+	if (a->tenant != b->tenant)
+		return a->tenant < b->tenant ? -1 : 1;
+	r = strcmp(a->text, b->text);
+	return r ? r : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+/* allow_tenants: names of other configured tenants, each once. */
+static void check_allows(struct pctx *c)
+{
+	struct sel_set *a = &c->allows;
+	struct name_ref *names, key;
+	size_t i, n = 0;
+
+	if (!a->n)
+		return;
+	names = calloc(c->cfg.n_tenants + 1, sizeof(*names));
+	if (!names) {
+		c->oom = true;
+		return;
+	}
+	for (i = 0; i < c->cfg.n_tenants; i++)
+		if (c->meta[i].named)
+			names[n++] = (struct name_ref){ c->cfg.tenants[i].name, 0 };
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_ref_cmp);
+	sort_refs(a, allow_ref_cmp);
+	for (i = 0; i < a->n; i++) {
+		const struct sel_ref *r = &a->v[i], *first = r;
+		const struct tg_tenant_conf *t = &c->cfg.tenants[r->tenant];
+
+		while (first > a->v && first[-1].tenant == r->tenant &&
+		       !strcmp(first[-1].text, r->text))
+			first--;
+		key = (struct name_ref){ r->text, 0 };
+		if (first != r)
+			diag_lc(c, r->line, r->col,
+				"duplicate tenant '%s' in allow_tenants (first at %u:%u)",
+				show(r->text).s, first->line, first->col);
+		else if (c->meta[r->tenant].named && !strcmp(t->name, r->text))
+			diag_lc(c, r->line, r->col, "%s cannot list itself in allow_tenants",
+				c->meta[r->tenant].label);
+		else if (!n || !bsearch(&key, names, n, sizeof(*names), name_ref_name_cmp))
+			diag_lc(c, r->line, r->col, "unknown tenant '%s' in allow_tenants",
+				show(r->text).s);
+	}
+	free(names);
+}
+
 static void check_across(struct pctx *c)
 {
 	check_tenant_names(c);
@@ -1947,6 +2675,7 @@ static void check_across(struct pctx *c)
 	check_texts(c, &c->ifaces, "interface");
 	check_texts(c, &c->cgroups, "cgroup");
 	check_uplinks(c);
+	check_allows(c);
 }
 
 /*
@@ -2089,7 +2818,9 @@ static int fill_defaults(struct tg_config *cfg)
 		cfg->pin_path = strdup(TG_DEFAULT_PIN_PATH);
 	if (!cfg->run_dir)
 		cfg->run_dir = strdup(TG_DEFAULT_RUN_DIR);
-	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir)
+	if (!cfg->events_path)
+		cfg->events_path = strdup(TG_DEFAULT_EVENTS);
+	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir || !cfg->events_path)
 		return -ENOMEM;
 	return 0;
 }
@@ -2107,6 +2838,8 @@ static void pctx_init(struct pctx *c, struct tg_diags *diags, yaml_document_t *d
 	c->uplinks = (struct sel_set){ .max = MAX_PATTERNS, .what = "uplink interface patterns" };
 	c->class4 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv4 CIDRs" };
 	c->class6 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv6 CIDRs" };
+	c->allows = (struct sel_set){ .max = SIZE_MAX, .what = "allow_tenants entries" };
+	c->cfg.segmentation = true;
 }
 
 static void pctx_release(struct pctx *c)
@@ -2119,6 +2852,7 @@ static void pctx_release(struct pctx *c)
 	free(c->uplinks.v);
 	free(c->class4.v);
 	free(c->class6.v);
+	free(c->allows.v);
 }
 
 /* One line for what the cap held back; a warning when only warnings were held back. */
@@ -2269,6 +3003,8 @@ void tg_config_free(struct tg_config *cfg)
 		free(t->cidrs);
 		free_strings(t->interfaces, t->n_interfaces);
 		free_strings(t->cgroups, t->n_cgroups);
+		free(t->deny);
+		free_strings(t->allow_tenants, t->n_allow_tenants);
 	}
 	free(cfg->tenants);
 	for (i = 0; cfg->classes && i < cfg->n_classes; i++)
@@ -2281,6 +3017,8 @@ void tg_config_free(struct tg_config *cfg)
 	free(cfg->run_dir);
 	free(cfg->ipfix.host);
 	free(cfg->ipfix.port);
+	free(cfg->deny);
+	free(cfg->events_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -149,6 +149,9 @@ void tg_diags_print(const struct tg_diags *d, const char *file, FILE *out);
 /* Value parsers, exported for the CLI and the tests. Each returns 0 or -EINVAL. */
 int tg_parse_cidr(const char *s, struct tg_cidr *out);
 int tg_parse_rate(const char *s, uint64_t *bits_per_sec);
+/* A size in bytes: a number and a unit, B, KB, MB, GB, TB (powers of 1000) or KiB, MiB,
+ * GiB, TiB (powers of 1024), the unit in any case; greater than zero. */
+int tg_parse_size(const char *s, uint64_t *bytes);
 int tg_parse_duration(const char *s, uint64_t *msec);
 int tg_format_cidr(const struct tg_cidr *c, char *buf, size_t len);
 bool tg_cidr_overlap(const struct tg_cidr *a, const struct tg_cidr *b);

@@ -498,16 +498,12 @@ static void test_values(void)
 	char buf[64];
 
 	tap_check(parse_str(text, &cfg, &d) == 0, "values: loads");
-	tap_check(d.errors == 0 && d.n == 2 && d.v[0].warning && d.v[1].warning,
-		  "values: two warnings");
-	tap_check(d.n == 2 && d.v[0].line == 6 && d.v[0].col == 5 &&
+	tap_check(d.errors == 0 && d.n == 1 && d.v[0].warning, "values: one warning");
+	tap_check(d.n == 1 && d.v[0].line == 6 && d.v[0].col == 5 &&
 			  !strcmp(d.v[0].msg,
-				  "cgroup selectors are validated but not metered by this version"),
+				  "cgroup selectors are enforced (caps, deny lists, connection "
+				  "caps, raw sockets) but not metered by this version"),
 		  "values: cgroup warning at the key");
-	tap_check(d.n == 2 && d.v[1].line == 7 && d.v[1].col == 5 &&
-			  !strcmp(d.v[1].msg,
-				  "limits are validated but not enforced by this version"),
-		  "values: limits warning at the key");
 	tap_check(!strcmp(cfg.node, "edge-1.eu"), "values: node name");
 	tap_check(cfg.n_tenants == 1, "values: one tenant");
 	t = &cfg.tenants[0];
@@ -684,6 +680,199 @@ static void test_ipfix(void)
 	tg_diags_free(&d);
 }
 
+static void test_sizes(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint64_t bytes;
+	} t[] = {
+		{ "1B", 0, 1 },
+		{ "1514b", 0, 1514 },
+		{ "5MB", 0, 5000000 },
+		{ "5mb", 0, 5000000 },
+		{ "256KiB", 0, 262144 },
+		{ "256kib", 0, 262144 },
+		{ "1.5KB", 0, 1500 },
+		{ "1.5KiB", 0, 1536 },
+		{ "1GiB", 0, 1073741824ull },
+		{ "2TB", 0, 2000000000000ull },
+		{ "1TiB", 0, 1099511627776ull },
+		{ "0.5B", -EINVAL, 0 },
+		{ "0.001KiB", 0, 1 },
+		{ "16777215.999999TiB", 0, 18446744073708452104ull },
+		{ "18446744073709551615B", 0, UINT64_MAX },
+		{ "18446744073709551616B", -EINVAL, 0 },
+		{ "16777216TiB", -EINVAL, 0 },
+		{ "5", -EINVAL, 0 },
+		{ "0MB", -EINVAL, 0 },
+		{ "-5MB", -EINVAL, 0 },
+		{ "+5MB", -EINVAL, 0 },
+		{ "5 MB", -EINVAL, 0 },
+		{ "5MiBs", -EINVAL, 0 },
+		{ "5mbit", -EINVAL, 0 },
+		{ "MB", -EINVAL, 0 },
+		{ ".5MB", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 42;
+		int r = tg_parse_size(t[i].s, &v);
+
+		tap_check(r == t[i].ret && (r || v == t[i].bytes),
+			  "size '%s' -> %d %llu (got %d %llu)", t[i].s, t[i].ret,
+			  (unsigned long long)t[i].bytes, r, (unsigned long long)v);
+	}
+	tap_check(tg_parse_size(NULL, NULL) == -EINVAL, "size: NULL");
+}
+
+static void test_isolation(void)
+{
+	static const char text[] =
+		"tenants:\n"
+		"  - name: acme\n"
+		"    cidrs: [10.1.0.0/24]\n"
+		"    cgroups: [/tenants/acme]\n"
+		"    limits: {egress_rate: 8kbit, egress_burst: 1514B, "
+		"ingress_rate: 1mbps, ingress_burst: 1.5MiB, egress_pps: 1, "
+		"ingress_pps: 100000000, max_connections: 50}\n"
+		"    deny:\n"
+		"      - 169.254.169.254\n"
+		"      - {cidr: 10.0.0.0/8, proto: tcp, ports: 22}\n"
+		"      - {cidr: 192.0.2.0/24, proto: 17, ports: 1000-2000}\n"
+		"      - {cidr: 'fd00::/8', proto: icmpv6}\n"
+		"      - {cidr: 10.0.0.0/8, proto: tcp, ports: 22}\n"
+		"      - {cidr: 10.0.0.0/8, proto: any}\n"
+		"    allow_tenants: [beta, gamma]\n"
+		"    raw_sockets: deny\n"
+		"    quota: {bytes: 5MB, action: throttle, throttle_rate: 1mbit, "
+		"period: hourly, direction: ingress}\n"
+		"  - name: beta\n"
+		"    cidrs: [10.2.0.0/24]\n"
+		"    raw_sockets: allow\n"
+		"    quota: {bytes: 1KiB, action: block, direction: egress}\n"
+		"  - {name: gamma, cidrs: [10.3.0.0/24], quota: {bytes: 1GB}}\n"
+		"isolation: {segmentation: false, deny: ['fe80::/10', 1.2.3.4/32]}\n"
+		"outputs: {events: /srv/ev.json}\n";
+	const struct tg_tenant_conf *t;
+	struct tg_config cfg;
+	struct tg_diags d = { 0 };
+	char buf[64];
+	int r;
+
+	r = parse_str(text, &cfg, &d);
+	if (!tap_check(r == 0 && d.errors == 0, "isolation: loads (r=%d)", r))
+		tg_diags_print(&d, "isolation", stdout);
+	tap_check(d.n == 2 && d.v[1].warning && d.v[1].line == 11 && d.v[1].col == 9 &&
+			  !strcmp(d.v[1].msg,
+				  "duplicate deny rule in tenants[0].deny (first at 8:9)"),
+		  "isolation: duplicate deny rule is a warning at the later one");
+	if (r) {
+		tg_diags_free(&d);
+		return;
+	}
+	t = &cfg.tenants[0];
+	tap_check(t->limits.egress_rate == 8000 && t->limits.egress_burst == 1514 &&
+			  t->limits.ingress_rate == 8000000 && t->limits.ingress_burst == 1572864 &&
+			  t->limits.egress_pps == 1 && t->limits.ingress_pps == 100000000 &&
+			  t->limits.max_connections == 50,
+		  "isolation: limits");
+	tap_check(t->n_deny == 5, "isolation: five deny rules, the duplicate dropped (%zu)",
+		  t->n_deny);
+	if (t->n_deny == 5) {
+		tg_format_cidr(&t->deny[0].cidr, buf, sizeof(buf));
+		tap_check(!strcmp(buf, "169.254.169.254/32") && t->deny[0].proto == 0 &&
+				  t->deny[0].port_lo == 0 && t->deny[0].port_hi == 65535,
+			  "isolation: a bare address denies everything to it");
+		tap_check(t->deny[1].proto == 6 && t->deny[1].port_lo == 22 &&
+				  t->deny[1].port_hi == 22,
+			  "isolation: tcp port 22");
+		tap_check(t->deny[2].proto == 17 && t->deny[2].port_lo == 1000 &&
+				  t->deny[2].port_hi == 2000,
+			  "isolation: udp by number, a port range");
+		tap_check(t->deny[3].cidr.family == AF_INET6 && t->deny[3].proto == 58 &&
+				  t->deny[3].port_hi == 65535,
+			  "isolation: icmpv6");
+		tap_check(t->deny[4].proto == 0 && t->deny[4].cidr.prefixlen == 8,
+			  "isolation: proto any, in file order");
+	}
+	tap_check(t->n_allow_tenants == 2 && !strcmp(t->allow_tenants[0], "beta") &&
+			  !strcmp(t->allow_tenants[1], "gamma"),
+		  "isolation: allow_tenants");
+	tap_check(t->raw_sockets_denied && !cfg.tenants[1].raw_sockets_denied &&
+			  !cfg.tenants[2].raw_sockets_denied,
+		  "isolation: raw_sockets");
+	tap_check(t->quota.bytes == 5000000 && t->quota.action == TG_QUOTA_THROTTLE &&
+			  t->quota.throttle_rate == 1000000 &&
+			  t->quota.period == TG_PERIOD_HOURLY && t->quota.ingress &&
+			  !t->quota.egress,
+		  "isolation: throttle quota");
+	t = &cfg.tenants[1];
+	tap_check(t->quota.bytes == 1024 && t->quota.action == TG_QUOTA_BLOCK &&
+			  t->quota.period == TG_PERIOD_MONTHLY && !t->quota.ingress &&
+			  t->quota.egress && !t->quota.throttle_rate && !t->n_deny && !t->deny,
+		  "isolation: block quota, monthly by default");
+	t = &cfg.tenants[2];
+	tap_check(t->quota.bytes == 1000000000 && t->quota.action == TG_QUOTA_ALERT &&
+			  t->quota.period == TG_PERIOD_MONTHLY && t->quota.ingress &&
+			  t->quota.egress,
+		  "isolation: quota defaults: monthly, alert, both directions");
+	tap_check(!cfg.segmentation && cfg.n_deny == 2 && cfg.deny[0].cidr.family == AF_INET6 &&
+			  cfg.deny[1].cidr.prefixlen == 32,
+		  "isolation: segmentation off, default deny list in file order");
+	tap_check(!strcmp(cfg.events_path, "/srv/ev.json"), "isolation: events path");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n", &cfg, &d) == 0 &&
+			  d.n == 0,
+		  "isolation defaults: loads quietly");
+	t = &cfg.tenants[0];
+	tap_check(cfg.segmentation && !cfg.n_deny && !cfg.deny && cfg.events_path &&
+			  !strcmp(cfg.events_path, TG_DEFAULT_EVENTS) && !t->n_deny &&
+			  !t->n_allow_tenants && !t->raw_sockets_denied && !t->quota.bytes &&
+			  !t->limits.egress_burst && !t->limits.egress_pps,
+		  "isolation defaults: segmentation on, no deny, events at %s", TG_DEFAULT_EVENTS);
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	tap_check(parse_str("tenants: [{name: a, cidrs: [10.0.0.0/8]}]\n"
+			    "isolation: {segmentation: TRUE}\n",
+			    &cfg, &d) == 0 &&
+			  cfg.segmentation,
+		  "isolation: segmentation TRUE");
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+
+	/* exactly 8 rules on one prefix load; the ninth is refused */
+	{
+		char b[1024];
+		size_t n = 0;
+		int i;
+
+		n += (size_t)snprintf(b + n, sizeof(b) - n,
+				      "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nisolation: "
+				      "{deny: [");
+		for (i = 1; i <= 8; i++)
+			n += (size_t)snprintf(b + n, sizeof(b) - n,
+					      "%s{cidr: 1.0.0.0/8, proto: tcp, ports: %d}",
+					      i > 1 ? ", " : "", i);
+		snprintf(b + n, sizeof(b) - n, "]}\n");
+		tap_check(parse_str(b, &cfg, &d) == 0 && cfg.n_deny == 8,
+			  "isolation: 8 rules on one prefix load");
+		tg_config_free(&cfg);
+		tg_diags_free(&d);
+		snprintf(b + n, sizeof(b) - n, ", 1.0.0.0/8]}\n");
+		tap_check(parse_str(b, &cfg, &d) == -EINVAL && d.errors == 1 &&
+				  has_msg(&d, "more than 8 deny rules for 1.0.0.0/8 in "
+					      "isolation.deny"),
+			  "isolation: the 9th is refused");
+		tg_diags_free(&d);
+	}
+}
+
 static void test_print(void)
 {
 	struct tg_config cfg;
@@ -692,14 +881,14 @@ static void test_print(void)
 	size_t len = 0;
 	FILE *f;
 
-	parse_str("tenants:\n  - name: x\n    limits: {}\n", &cfg, &d);
+	parse_str("tenants:\n  - name: x\n    limits: {max_connections: 9}\n", &cfg, &d);
 	f = open_memstream(&buf, &len);
 	tg_diags_print(&d, "f.yaml", f);
 	fclose(f);
 	tap_check(buf && !strcmp(buf, "f.yaml:2:5: tenant 'x' selects no traffic: give cidrs, "
 				      "interfaces or cgroups\n"
-				      "f.yaml:3:5: warning: limits are validated but not enforced "
-				      "by this version\n"),
+				      "f.yaml:3:14: warning: max_connections is enforced only for "
+				      "the tenant's cgroups; this tenant has none\n"),
 		  "print: errors and warnings, in file order");
 	free(buf);
 	tg_diags_free(&d);
@@ -886,11 +1075,12 @@ static void test_many(void)
 	tap_check(r == -EINVAL && d.n == 1001 && has_msg(&d, "more not shown"),
 		  "many: diagnostics capped at 1000 plus a summary (%zu)", d.n);
 	tg_diags_free(&d);
-	/* 1200 tenants with limits: 1200 warnings must not fail the file */
+	/* 1200 tenants with connection caps but no cgroups: 1200 warnings must not fail it */
 	len = 0;
 	buf = buf ? append(buf, &len, &cap, "tenants:\n") : NULL;
 	for (i = 0; buf && i < 1200; i++) {
-		snprintf(line, sizeof(line), "  - {name: t%d, interfaces: [v%d], limits: {}}\n", i,
+		snprintf(line, sizeof(line),
+			 "  - {name: t%d, interfaces: [v%d], limits: {max_connections: 1}}\n", i,
 			 i);
 		buf = append(buf, &len, &cap, line);
 	}
@@ -926,6 +1116,11 @@ static void test_caps(void)
 		  65537 },
 		{ "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nuplink: {interfaces: [",
 		  "%su%x.%x.%x", "]}\n", "too many uplink interface patterns: at most 4096", 4097 },
+		{ "tenants: [{name: a, cidrs: [10.0.0.0/8], deny: [", "%s1%d.%d.%d.0/24", "]}]\n",
+		  "too many deny rules in tenants[0].deny: at most 65536", 65537 },
+		{ "tenants: [{name: a, cidrs: [10.0.0.0/8]}]\nisolation: {deny: [",
+		  "%s'fd00:%x:%x:%x::/64'", "]}\n",
+		  "too many deny rules in isolation.deny: at most 65536", 65537 },
 	};
 	size_t k;
 
@@ -1038,6 +1233,7 @@ int main(int argc, char **argv)
 	test_good_file(EXAMPLE);
 
 	test_rates();
+	test_sizes();
 	test_durations();
 	test_cidrs();
 	test_format();
@@ -1048,6 +1244,7 @@ int main(int argc, char **argv)
 	test_classes();
 	test_flows();
 	test_ipfix();
+	test_isolation();
 	test_print();
 	test_load_errors();
 	test_hostile();
