@@ -213,17 +213,17 @@ static int peer_cmp(const void *x, const void *y)
 static int collect_stale(int fd, size_t key_sz, const void *want, size_t n_want, size_t elem_sz,
 			 int (*cmp)(const void *, const void *), void **stale, size_t *n_stale)
 {
-	unsigned char cur[sizeof(struct tg_deny_entry)], prev[sizeof(struct tg_deny_entry)];
+	unsigned char cur[sizeof(struct tg_deny_entry)] = { 0 };
+	unsigned char prev[sizeof(struct tg_deny_entry)] = { 0 };
 	size_t cap = 64, n = 0;
 	unsigned char *v = malloc(cap * elem_sz);
-	bool first = true;
+	const void *walk = NULL;
 
 	if (!v)
 		return -ENOMEM;
-	memset(cur, 0, sizeof(cur));
-	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
-		first = false;
+	while (bpf_map_get_next_key(fd, walk, cur) == 0) {
 		memcpy(prev, cur, key_sz);
+		walk = prev;
 		if (bsearch(cur, want, n_want, elem_sz, cmp))
 			continue;
 		if (n == cap) {
