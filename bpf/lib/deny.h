@@ -12,6 +12,9 @@
  * whose destination port is known: a later fragment carries no transport header (dport
  * 0 here), so only any-port rules match it. Its first fragment, which carries the ports,
  * is judged in full, and a datagram whose first fragment is dropped never reassembles.
+ * A packet whose transport header cannot be read (cut short, or behind more IPv6
+ * extension headers than the parser walks) is judged on its addresses and fails closed:
+ * every port range matches it, and every protocol when even that is unknown.
  *
  * Segmentation is stateless: a packet is judged by its addresses alone, so a pair of
  * tenants that may talk is allowed in both directions (tg_peers holds both orders).
@@ -21,10 +24,19 @@
 
 #define TG_PORT_ANY_HI 65535
 
-/* Does any rule of rs match (proto, port)? port is host order, port_known says whether
- * the packet or socket carries a destination port at all. */
+/* What a packet or socket tells about its transport. */
+enum tg_l4_known {
+	TG_L4_PORT = 0,	   /* protocol and destination port known */
+	TG_L4_NO_PORT = 1, /* protocol known, no port: a later fragment, ICMP, other protocols */
+	TG_L4_PROTO = 2,   /* protocol known, its header unreadable (truncated): port unknown */
+	TG_L4_NOTHING = 3, /* not even the protocol (IPv6 extension chain too long) */
+};
+
+/* Does any rule of rs match (proto, port)? port is host order. A packet whose transport
+ * header cannot be read fails closed: every port range matches it, and every protocol
+ * when the protocol is unknown too. */
 static __always_inline bool tg_deny_rules_match(const struct tg_deny_rules *rs, __u8 proto,
-						__u16 port, bool port_known)
+						__u16 port, enum tg_l4_known known)
 {
 	__u32 n = rs->n;
 
@@ -33,11 +45,13 @@ static __always_inline bool tg_deny_rules_match(const struct tg_deny_rules *rs, 
 
 		if (i >= n)
 			break;
-		if (r->proto && r->proto != proto)
+		if (r->proto && r->proto != proto && known != TG_L4_NOTHING)
 			continue;
 		if (r->port_lo == 0 && r->port_hi == TG_PORT_ANY_HI)
 			return true;
-		if (port_known && port >= r->port_lo && port <= r->port_hi)
+		if (known >= TG_L4_PROTO)
+			return true;
+		if (known == TG_L4_PORT && port >= r->port_lo && port <= r->port_hi)
 			return true;
 	}
 	return false;
@@ -63,11 +77,11 @@ static __always_inline const struct tg_deny_rules *tg_deny_lookup(__u32 list, in
 }
 
 static __always_inline bool tg_deny_list_match(__u32 list, int family, const __u8 *dst, __u8 proto,
-					       __u16 port, bool port_known)
+					       __u16 port, enum tg_l4_known known)
 {
 	const struct tg_deny_rules *rs = tg_deny_lookup(list, family, dst);
 
-	return rs && tg_deny_rules_match(rs, proto, port, port_known);
+	return rs && tg_deny_rules_match(rs, proto, port, known);
 }
 
 /* Segmentation: may tenant exchange traffic with the owner of addr? */
@@ -84,6 +98,20 @@ static __always_inline __u32 tg_segment_verdict(__u32 tenant, const struct tg_po
 	return bpf_map_lookup_elem(&tg_peers, &pk) ? TG_REASON_NONE : TG_REASON_SEGMENT;
 }
 
+static __always_inline __u32 tg_dest_check(__u32 tenant, const struct tg_policy *pol, int family,
+					   const __u8 *dst, __u8 proto, __u16 port,
+					   enum tg_l4_known known)
+{
+	if (family != 4 && family != 6)
+		return TG_REASON_NONE;
+	if ((pol->flags & TG_POL_HAS_DENY) &&
+	    tg_deny_list_match(tenant, family, dst, proto, port, known))
+		return TG_REASON_DENY;
+	if (tg_deny_list_match(TG_TENANT_UNATTRIBUTED, family, dst, proto, port, known))
+		return TG_REASON_DENY;
+	return tg_segment_verdict(tenant, pol, family, dst);
+}
+
 /* The verdict on where a tenant may send to. family 4 or 6, dst 16 bytes (IPv4 in the
  * first 4), proto IPPROTO_*, dport network order. TG_REASON_DENY when a deny rule (the
  * tenant's own list when TG_POL_HAS_DENY, then the default list under tenant 0) matches;
@@ -94,28 +122,33 @@ static __always_inline __u32 tg_dest_verdict(__u32 tenant, const struct tg_polic
 					     const __u8 *dst, __u8 proto, __u16 dport)
 {
 	__u16 port = bpf_ntohs(dport);
-	bool port_known = port && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+	bool has_port = port && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
 
-	if (family != 4 && family != 6)
-		return TG_REASON_NONE;
-	if ((pol->flags & TG_POL_HAS_DENY) &&
-	    tg_deny_list_match(tenant, family, dst, proto, port, port_known))
-		return TG_REASON_DENY;
-	if (tg_deny_list_match(TG_TENANT_UNATTRIBUTED, family, dst, proto, port, port_known))
-		return TG_REASON_DENY;
-	return tg_segment_verdict(tenant, pol, family, dst);
+	return tg_dest_check(tenant, pol, family, dst, proto, port,
+			     has_port ? TG_L4_PORT : TG_L4_NO_PORT);
 }
 
 /* The same for a packet: egress (from the tenant) checks its destination as above;
- * ingress (towards the tenant) checks segmentation only, on its source. */
+ * ingress (towards the tenant) checks segmentation only, on its source. p may be a packet
+ * the parser could not read to the end of its transport header (p->hdr_len is 0 then): as
+ * long as it read the addresses (p->family set), they are judged, failing closed on what
+ * is missing, so that an unreadable header is no way around a deny list. */
 static __always_inline __u32 tg_addr_verdict(__u32 tenant, const struct tg_policy *pol, int dir,
 					     const struct tg_pkt *p)
 {
-	if (dir == TG_DIR_EGRESS)
-		return tg_dest_verdict(tenant, pol, p->family, p->dst, p->l4_proto,
-				       p->later_frag ? 0 : p->dport);
 	if (p->family != 4 && p->family != 6)
-		return TG_REASON_NONE;
+		return TG_REASON_NONE; /* no addresses: nothing to judge */
+	if (dir == TG_DIR_EGRESS) {
+		enum tg_l4_known known = TG_L4_NO_PORT;
+		__u16 port = bpf_ntohs(p->dport);
+
+		if (!p->hdr_len)
+			known = p->l4_proto ? TG_L4_PROTO : TG_L4_NOTHING;
+		else if (!p->later_frag && port &&
+			 (p->l4_proto == IPPROTO_TCP || p->l4_proto == IPPROTO_UDP))
+			known = TG_L4_PORT;
+		return tg_dest_check(tenant, pol, p->family, p->dst, p->l4_proto, port, known);
+	}
 	return tg_segment_verdict(tenant, pol, p->family, p->src);
 }
 

@@ -45,11 +45,20 @@ static void put(struct frame *f, const void *p, size_t n)
 	f->len += n;
 }
 
+enum shape {
+	FULL = 0,    /* a whole transport header */
+	FRAG = 1,    /* a later fragment: no transport header */
+	CUT = 2,     /* the transport header cut short: the parser reads addresses only */
+	LONGEXT = 3, /* IPv6 with 7 destination-options headers, one more than the parser
+		      * walks: it reads the addresses, not the protocol */
+};
+
 /* A frame with a transport header (proto TCP, UDP or ICMP/ICMPv6, dport as given), or
- * a later fragment (no transport header) when later_frag. */
+ * one of the other shapes. */
 static void build(struct frame *f, const char *src, const char *dst, uint8_t proto, uint16_t dport,
-		  int later_frag)
+		  enum shape shape)
 {
+	int later_frag = shape == FRAG;
 	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
 	int v6 = strchr(dst, ':') != NULL;
 	uint8_t l4[40] = { 0 };
@@ -61,6 +70,8 @@ static void build(struct frame *f, const char *src, const char *dst, uint8_t pro
 	put(f, &et, 2);
 	if (later_frag)
 		l4len = 0;
+	if (shape == LONGEXT)
+		l4len += 7 * 8;
 	if (!v6) {
 		uint8_t h[20] = { 0x45 };
 		uint16_t tot = htons(20 + l4len + payload);
@@ -78,11 +89,16 @@ static void build(struct frame *f, const char *src, const char *dst, uint8_t pro
 		uint16_t pl = htons(l4len + payload);
 
 		memcpy(h + 4, &pl, 2);
-		h[6] = proto;
+		h[6] = shape == LONGEXT ? 60 : proto;
 		h[7] = 64;
 		inet_pton(AF_INET6, src, h + 8);
 		inet_pton(AF_INET6, dst, h + 24);
 		put(f, h, 40);
+		for (int i = 0; shape == LONGEXT && i < 7; i++) {
+			uint8_t opt[8] = { i < 6 ? 60 : proto, 0, 1, 4 }; /* PadN */
+
+			put(f, opt, 8);
+		}
 	}
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
 		l4[0] = 0xc0, l4[1] = 0x01; /* source port 49153 */
@@ -94,7 +110,11 @@ static void build(struct frame *f, const char *src, const char *dst, uint8_t pro
 	} else {
 		l4[0] = v6 ? 128 : 8; /* echo request */
 	}
-	put(f, l4, l4len);
+	put(f, l4, shape == LONGEXT ? l4len - 7 * 8 : l4len);
+	if (shape == CUT) {
+		f->len -= l4len / 2; /* the frame ends inside the transport header */
+		return;
+	}
 	memset(f->b + f->len, 'p', payload);
 	f->len += payload;
 }
@@ -120,7 +140,7 @@ static struct tg_deny_conf rule(const char *s, uint8_t proto, uint16_t lo, uint1
 #define ANYP 0, 0, 65535
 
 static struct tg_cidr acme_cidrs[2], beta_cidrs[2], gamma_cidrs[2];
-static struct tg_deny_conf default_deny[2], acme_deny[8];
+static struct tg_deny_conf default_deny[2], acme_deny[9];
 static char *acme_allow[] = { "beta" };
 static struct tg_tenant_conf tenants[N_TENANTS];
 static struct tg_config cfg;
@@ -143,13 +163,14 @@ static void make_config(void)
 	acme_deny[5] = rule("30.0.0.0/8", IPPROTO_UDP, 0, 65535);
 	acme_deny[6] = rule("30.1.2.0/24", IPPROTO_TCP, 22, 22);
 	acme_deny[7] = rule("2001:db8:bad::/48", ANYP);
+	acme_deny[8] = rule("2001:db8:22::/48", IPPROTO_TCP, 22, 22);
 
 	memset(tenants, 0, sizeof(tenants));
 	snprintf(tenants[0].name, TG_NAME_MAX, "acme");
 	tenants[0].cidrs = acme_cidrs;
 	tenants[0].n_cidrs = 2;
 	tenants[0].deny = acme_deny;
-	tenants[0].n_deny = 8;
+	tenants[0].n_deny = 9;
 	tenants[0].allow_tenants = acme_allow;
 	tenants[0].n_allow_tenants = 1;
 	snprintf(tenants[1].name, TG_NAME_MAX, "beta");
@@ -306,7 +327,7 @@ struct tcase {
 	const char *src, *dst;
 	uint8_t proto;
 	uint16_t dport;
-	int later_frag;
+	enum shape shape;
 	uint32_t reason; /* expected; TG_REASON_NONE = passes */
 };
 
@@ -394,6 +415,25 @@ static const struct tcase cases[] = {
 	  TCP, 80, 0, OK },
 	{ "ingress: deny lists are for egress only (from 169.254.169.254 passes)", ACME, TO,
 	  "169.254.169.254", "10.1.0.2", TCP, 80, 0, OK },
+	/* unreadable transport headers: addresses still judged, failing closed */
+	{ "IPv6, 7 extension headers (unparsed) to a denied /48: dropped", ACME, FROM, "fd00:1::2",
+	  "2001:db8:bad::1", UDP, 53, LONGEXT, DENY },
+	{ "IPv6, 7 extension headers to gamma: dropped (segmentation)", ACME, FROM, "fd00:1::2",
+	  "fd00:3::5", UDP, 53, LONGEXT, SEG },
+	{ "IPv6, 7 extension headers from gamma towards acme: dropped", ACME, TO, "fd00:3::5",
+	  "fd00:1::2", UDP, 53, LONGEXT, SEG },
+	{ "IPv6 tcp/22 rule: TCP to port 22 dropped", ACME, FROM, "fd00:1::2", "2001:db8:22::1",
+	  TCP, 22, 0, DENY },
+	{ "IPv6 tcp/22 rule: UDP to port 22 passes", ACME, FROM, "fd00:1::2", "2001:db8:22::1", UDP,
+	  22, 0, OK },
+	{ "IPv6, 7 extension headers (protocol unknown) to the tcp/22 prefix: dropped", ACME, FROM,
+	  "fd00:1::2", "2001:db8:22::1", UDP, 22, LONGEXT, DENY },
+	{ "IPv6, 7 extension headers to a free address: passes (billed, unparsed)", ACME, FROM,
+	  "fd00:1::2", "2001:db8:bae::1", UDP, 53, LONGEXT, OK },
+	{ "TCP header cut short to the tcp/22 prefix: port unknown, dropped", ACME, FROM,
+	  "10.1.0.2", "203.0.113.5", TCP, 80, CUT, DENY },
+	{ "TCP header cut short to the udp/1000-2000 prefix: other protocol, passes", ACME, FROM,
+	  "10.1.0.2", "192.0.2.9", TCP, 1500, CUT, OK },
 };
 
 static void run_case(const struct tcase *c)
@@ -402,7 +442,7 @@ static void run_case(const struct tcase *c)
 	struct frame f;
 	int dir = c->hook == FROM ? TG_DIR_EGRESS : TG_DIR_INGRESS, ret;
 
-	build(&f, c->src, c->dst, c->proto, c->dport, c->later_frag);
+	build(&f, c->src, c->dst, c->proto, c->dport, c->shape);
 	set_iface(c->tenant);
 	snap(&a);
 	ret = run(c->hook, &f);
@@ -513,8 +553,8 @@ static void run_reapply(void)
 	struct frame f;
 	int before, err;
 
-	/* 2 default + 8 acme prefixes; 2 peer keys (both orders of acme-beta) */
-	tap_equal_u64(deny_entries(), 10, "tries hold one entry per distinct prefix");
+	/* 2 default + 9 acme prefixes; 2 peer keys (both orders of acme-beta) */
+	tap_equal_u64(deny_entries(), 11, "tries hold one entry per distinct prefix");
 	tap_equal_u64(tg_map_count(m->peers, sizeof(struct tg_peer_key)), 2,
 		      "tg_peers holds both orders of the one allowed pair");
 
