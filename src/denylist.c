@@ -1,16 +1,445 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Deny lists and segmentation exceptions into the kernel's tries (docs/isolation.md).
+ *
+ * The kernel does one longest-prefix lookup per list (the tenant's, then the default
+ * one), so every entry must carry all the rules that apply under its prefix: its own and
+ * those of every shorter prefix of the same list that covers it ("push-down"). Rules
+ * another rule of the entry already covers are left out, so only lists with many
+ * distinct narrow rules nested under each other can outgrow TG_DENY_RULES.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
 
 #include "denylist.h"
+
+#define PORT_ANY_HI 65535
+
+static int family_bits(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+/* addr with the bits past prefixlen cleared */
+static void mask_addr(uint8_t *dst, const uint8_t *addr, int family, unsigned prefixlen)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+
+	memset(dst, 0, 16);
+	for (size_t i = 0; i < len; i++) {
+		unsigned bits = prefixlen >= (i + 1) * 8 ? 8
+				: prefixlen > i * 8	 ? prefixlen - i * 8
+							 : 0;
+
+		dst[i] = addr[i] & (uint8_t)(0xff00 >> bits);
+	}
+}
+
+/* Does prefix outer (shorter or equal) contain prefix inner? */
+static bool covers(const struct tg_cidr *outer, const struct tg_cidr *inner)
+{
+	uint8_t a[16], b[16];
+
+	if (outer->family != inner->family || outer->prefixlen > inner->prefixlen)
+		return false;
+	mask_addr(a, outer->addr, outer->family, outer->prefixlen);
+	mask_addr(b, inner->addr, inner->family, outer->prefixlen);
+	return !memcmp(a, b, 16);
+}
+
+static bool same_prefix(const struct tg_cidr *x, const struct tg_cidr *y)
+{
+	return x->prefixlen == y->prefixlen && covers(x, y);
+}
+
+static struct tg_deny_rule rule_of(const struct tg_deny_conf *c)
+{
+	struct tg_deny_rule r = { .proto = c->proto, .port_lo = c->port_lo, .port_hi = c->port_hi };
+
+	if (!r.port_lo && !r.port_hi)
+		r.port_hi = PORT_ANY_HI; /* no ports given: any port */
+	return r;
+}
+
+/* Does rule a match everything rule b matches? An any-port rule also matches packets
+ * without a known port; a port range matches only packets with one, so a range contains
+ * another exactly when its interval does. */
+static bool subsumes(const struct tg_deny_rule *a, const struct tg_deny_rule *b)
+{
+	return (!a->proto || a->proto == b->proto) && a->port_lo <= b->port_lo &&
+	       a->port_hi >= b->port_hi;
+}
+
+static void entry_key(uint32_t list, const struct tg_cidr *c, struct tg_deny_entry *e)
+{
+	uint8_t addr[16];
+
+	mask_addr(addr, c->addr, c->family, c->prefixlen);
+	memset(e->key, 0, sizeof(e->key));
+	e->family = c->family;
+	if (c->family == AF_INET) {
+		struct tg_deny4_key k = { .prefixlen = TG_DENY_TENANT_BITS + c->prefixlen,
+					  .tenant_id = htonl(list) };
+
+		memcpy(k.addr, addr, 4);
+		memcpy(e->key, &k, sizeof(k));
+	} else {
+		struct tg_deny6_key k = { .prefixlen = TG_DENY_TENANT_BITS + c->prefixlen,
+					  .tenant_id = htonl(list) };
+
+		memcpy(k.addr, addr, 16);
+		memcpy(e->key, &k, sizeof(k));
+	}
+}
+
+int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *rules, size_t n,
+		    struct tg_deny_entry *out, char *msg, size_t msg_len)
+{
+	struct tg_deny_rule *kept;
+	size_t n_out = 0;
+	int err = 0;
+
+	kept = calloc(n ? n : 1, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct tg_cidr *p = &rules[i].cidr;
+		size_t n_kept = 0;
+		bool seen = false;
+
+		if (p->family != AF_INET && p->family != AF_INET6)
+			continue;
+		if (p->prefixlen > family_bits(p->family)) {
+			snprintf(msg, msg_len, "%s: prefix length %u is out of range", who,
+				 p->prefixlen);
+			err = -EINVAL;
+			break;
+		}
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = same_prefix(&rules[j].cidr, p);
+		if (seen)
+			continue; /* this prefix's entry is made already */
+
+		/* Every rule of the list whose prefix covers p, in configuration order, keeping
+		 * only those no other kept rule already covers. */
+		for (size_t j = 0; j < n; j++) {
+			struct tg_deny_rule r;
+			bool redundant = false;
+			size_t w = 0;
+
+			if (!covers(&rules[j].cidr, p))
+				continue;
+			r = rule_of(&rules[j]);
+			for (size_t k = 0; k < n_kept && !redundant; k++)
+				redundant = subsumes(&kept[k], &r);
+			if (redundant)
+				continue;
+			for (size_t k = 0; k < n_kept; k++)
+				if (!subsumes(&r, &kept[k]))
+					kept[w++] = kept[k];
+			n_kept = w;
+			kept[n_kept++] = r;
+		}
+		if (n_kept > TG_DENY_RULES) {
+			char cidr[64] = "?";
+
+			tg_format_cidr(p, cidr, sizeof(cidr));
+			snprintf(msg, msg_len,
+				 "%s: deny rules for %s and the prefixes covering it add up to %zu "
+				 "distinct rules; at most %d fit one prefix",
+				 who, cidr, n_kept, TG_DENY_RULES);
+			err = -E2BIG;
+			break;
+		}
+		entry_key(list, p, &out[n_out]);
+		memset(&out[n_out].rules, 0, sizeof(out[n_out].rules));
+		out[n_out].rules.n = (uint32_t)n_kept;
+		memcpy(out[n_out].rules.r, kept, n_kept * sizeof(*kept));
+		n_out++;
+	}
+	free(kept);
+	return err ? err : (int)n_out;
+}
+
+int tg_deny_check(const char *who, const struct tg_deny_conf *rules, size_t n, char *msg,
+		  size_t msg_len)
+{
+	struct tg_deny_entry *e = calloc(n ? n : 1, sizeof(*e));
+	int err;
+
+	if (!e)
+		return -ENOMEM;
+	err = tg_deny_compile(0, who, rules, n, e, msg, msg_len);
+	free(e);
+	return err < 0 ? err : 0;
+}
+
+/* The wanted contents of one map, sorted by key for lookups during the stale walk. */
+struct wanted {
+	struct tg_deny_entry *v;
+	size_t n;
+};
+
+static size_t key_size(int family)
+{
+	return family == AF_INET ? sizeof(struct tg_deny4_key) : sizeof(struct tg_deny6_key);
+}
+
+static int entry_cmp(const void *x, const void *y)
+{
+	return memcmp(((const struct tg_deny_entry *)x)->key,
+		      ((const struct tg_deny_entry *)y)->key,
+		      sizeof(((const struct tg_deny_entry *)x)->key));
+}
+
+static int peer_cmp(const void *x, const void *y)
+{
+	const struct tg_peer_key *a = x, *b = y;
+
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return a->b < b->b ? -1 : a->b > b->b;
+}
+
+/* Every key of fd (a hash or LPM map of key_sz-byte keys) that is not in want (sorted,
+ * elements of elem_sz bytes, key first, compared with cmp), into *stale. Collected
+ * first, deleted by the caller: deleting during the walk would restart it. */
+static int collect_stale(int fd, size_t key_sz, const void *want, size_t n_want, size_t elem_sz,
+			 int (*cmp)(const void *, const void *), void **stale, size_t *n_stale)
+{
+	unsigned char cur[sizeof(struct tg_deny_entry)] = { 0 };
+	unsigned char prev[sizeof(struct tg_deny_entry)] = { 0 };
+	size_t cap = 64, n = 0;
+	unsigned char *v = malloc(cap * elem_sz);
+	const void *walk = NULL;
+
+	if (!v)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, walk, cur) == 0) {
+		memcpy(prev, cur, key_sz);
+		walk = prev;
+		if (bsearch(cur, want, n_want, elem_sz, cmp))
+			continue;
+		if (n == cap) {
+			unsigned char *nv = realloc(v, 2 * cap * elem_sz);
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		memset(v + n * elem_sz, 0, elem_sz);
+		memcpy(v + n * elem_sz, cur, key_sz);
+		n++;
+	}
+	*stale = v;
+	*n_stale = n;
+	return 0;
+}
+
+static int remove_stale(int fd, size_t key_sz, const void *want, size_t n_want, size_t elem_sz,
+			int (*cmp)(const void *, const void *))
+{
+	void *stale;
+	size_t n;
+	int err;
+
+	err = collect_stale(fd, key_sz, want, n_want, elem_sz, cmp, &stale, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(fd, (unsigned char *)stale + i * elem_sz) &&
+		    errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	free(stale);
+	return err;
+}
+
+/* New entries first, then the stale ones out, so no moment runs without the rules both
+ * configurations agree on. When the map is too full to hold old and new together, the
+ * stale ones go first and the insert is retried. */
+static int sync_deny(int fd, int family, struct wanted *w)
+{
+	bool retried = false;
+	int err = 0;
+
+	qsort(w->v, w->n, sizeof(*w->v), entry_cmp);
+	for (size_t i = 0; i < w->n; i++) {
+		if (bpf_map_update_elem(fd, w->v[i].key, &w->v[i].rules, BPF_ANY) == 0)
+			continue;
+		err = -errno;
+		if ((err != -ENOSPC && err != -E2BIG) || retried)
+			return err;
+		retried = true;
+		err = remove_stale(fd, key_size(family), w->v, w->n, sizeof(*w->v), entry_cmp);
+		if (err)
+			return err;
+		i--; /* once more, now that there is room */
+	}
+	return remove_stale(fd, key_size(family), w->v, w->n, sizeof(*w->v), entry_cmp);
+}
+
+static int sync_peers(int fd, struct tg_peer_key *want, size_t n)
+{
+	static const uint8_t one = 1;
+
+	qsort(want, n, sizeof(*want), peer_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY))
+			return -errno;
+	return remove_stale(fd, sizeof(*want), want, n, sizeof(*want), peer_cmp);
+}
+
+/* Appends list's compiled entries to w4 and w6. */
+static int add_list(uint32_t list, const char *who, const struct tg_deny_conf *rules, size_t n,
+		    struct wanted *w4, struct wanted *w6)
+{
+	struct tg_deny_entry *e = calloc(n ? n : 1, sizeof(*e));
+	char msg[256] = "";
+	int cnt;
+
+	if (!e)
+		return -ENOMEM;
+	cnt = tg_deny_compile(list, who, rules, n, e, msg, sizeof(msg));
+	if (cnt < 0) {
+		fprintf(stderr, "tollgate: %s\n", msg[0] ? msg : strerror(-cnt));
+		free(e);
+		return cnt;
+	}
+	for (int i = 0; i < cnt; i++) {
+		struct wanted *w = e[i].family == AF_INET ? w4 : w6;
+
+		w->v[w->n++] = e[i];
+	}
+	free(e);
+	return 0;
+}
+
+static const struct tg_tenant_conf *find_tenant(const struct tg_config *cfg, const char *name,
+						size_t *idx)
+{
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		if (!strcmp(cfg->tenants[i].name, name)) {
+			*idx = i;
+			return &cfg->tenants[i];
+		}
+	}
+	return NULL;
+}
+
+/* Both orders of every allowed pair: the check is stateless, so an allowed pair talks
+ * both ways whichever side listed the other. */
+static int build_peers(const struct tg_config *cfg, const struct tg_applied *ap,
+		       struct tg_peer_key **out, size_t *n_out)
+{
+	struct tg_peer_key *v;
+	size_t cap = 0, n = 0;
+
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		cap += 2 * cfg->tenants[i].n_allow_tenants;
+	v = calloc(cap ? cap : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		const struct tg_tenant_conf *t = &cfg->tenants[i];
+
+		for (size_t j = 0; j < t->n_allow_tenants; j++) {
+			size_t k;
+
+			if (!find_tenant(cfg, t->allow_tenants[j], &k)) {
+				fprintf(stderr,
+					"tollgate: tenant %s: allow_tenants names %s, which is not "
+					"a configured tenant\n",
+					t->name, t->allow_tenants[j]);
+				free(v);
+				return -EINVAL;
+			}
+			if (k == i)
+				continue;
+			v[n++] = (struct tg_peer_key){ ap->tenant_ids[i], ap->tenant_ids[k] };
+			v[n++] = (struct tg_peer_key){ ap->tenant_ids[k], ap->tenant_ids[i] };
+		}
+	}
+	/* a pair both sides listed appears twice: keep one */
+	qsort(v, n, sizeof(*v), peer_cmp);
+	if (n) {
+		size_t w = 1;
+
+		for (size_t i = 1; i < n; i++)
+			if (peer_cmp(&v[i], &v[w - 1]))
+				v[w++] = v[i];
+		n = w;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
 
 int tg_denylist_apply(const struct tg_maps *m, const struct tg_config *cfg,
 		      const struct tg_applied *ap)
 {
-	(void)m;
-	(void)cfg;
-	(void)ap;
-	return 0; /* TODO(isolation) */
+	struct wanted w4 = {}, w6 = {};
+	struct tg_peer_key *peers = NULL;
+	size_t total = cfg->n_deny, n_peers = 0;
+	int err;
+
+	for (size_t i = 0; i < cfg->n_tenants; i++)
+		total += cfg->tenants[i].n_deny;
+	w4.v = calloc(total ? total : 1, sizeof(*w4.v));
+	w6.v = calloc(total ? total : 1, sizeof(*w6.v));
+	if (!w4.v || !w6.v) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	/* Compile everything before writing anything: a list that does not fit changes
+	 * nothing. */
+	err = add_list(TG_TENANT_UNATTRIBUTED, "default deny list (isolation.deny)", cfg->deny,
+		       cfg->n_deny, &w4, &w6);
+	for (size_t i = 0; !err && i < cfg->n_tenants; i++) {
+		char who[TG_NAME_MAX + 32];
+
+		snprintf(who, sizeof(who), "tenant %s", cfg->tenants[i].name);
+		err = add_list(ap->tenant_ids[i], who, cfg->tenants[i].deny, cfg->tenants[i].n_deny,
+			       &w4, &w6);
+	}
+	if (err)
+		goto out;
+	if (w4.n > TG_MAX_DENY || w6.n > TG_MAX_DENY) {
+		fprintf(stderr, "tollgate: %zu IPv4 and %zu IPv6 deny prefixes; at most %d each\n",
+			w4.n, w6.n, TG_MAX_DENY);
+		err = -E2BIG;
+		goto out;
+	}
+	err = build_peers(cfg, ap, &peers, &n_peers);
+	if (err)
+		goto out;
+	if (n_peers > TG_MAX_PEERS) {
+		fprintf(stderr, "tollgate: %zu allowed tenant pairs (both orders); at most %d\n",
+			n_peers, TG_MAX_PEERS);
+		err = -E2BIG;
+		goto out;
+	}
+
+	err = sync_deny(m->deny4, AF_INET, &w4);
+	if (!err)
+		err = sync_deny(m->deny6, AF_INET6, &w6);
+	if (!err)
+		err = sync_peers(m->peers, peers, n_peers);
+out:
+	free(w4.v);
+	free(w6.v);
+	free(peers);
+	return err;
 }

@@ -125,18 +125,19 @@ static __always_inline const struct tg_policy *tg_policy_of(__u32 tenant)
 
 /* The verdict on one packet of tenant in direction dir (seen from the tenant), before it
  * is billed: TG_REASON_NONE to pass, else the reason it is dropped (already counted and
- * reported). err is the parser's result: a packet we cannot read is never matched
- * against addresses, but still pays its caps. */
+ * reported). err is the parser's result: a packet whose addresses we could not read is
+ * never matched against addresses, but still pays its caps; one whose addresses we read
+ * but not its transport header is judged on them (lib/deny.h fails closed on the rest). */
 static __always_inline __u32 tg_enforce_pkt(__u32 tenant, int dir, const struct tg_pkt *p, int err,
 					    __u64 segs, __u64 bytes)
 {
 	const struct tg_policy *pol = tg_policy_of(tenant);
-	struct tg_ev_ctx x = { .p = err ? NULL : p, .dir = dir };
+	struct tg_ev_ctx x = { .p = err && !p->family ? NULL : p, .dir = dir };
 	__u32 reason = TG_REASON_NONE;
 
 	if (!pol)
 		return TG_REASON_NONE;
-	if (!err)
+	if (!err || p->family)
 		reason = tg_addr_verdict(tenant, pol, dir, p);
 	if (!reason)
 		reason = tg_police(tenant, pol, dir, segs, bytes);

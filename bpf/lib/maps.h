@@ -242,4 +242,24 @@ static __always_inline void tg_unparsed_add(int reason, __u64 packets, __u64 byt
 	}
 }
 
+/* Longest-prefix match of addr in the v4 or v6 trie (tenants' or classes' CIDRs); 0 when
+ * absent. */
+static __always_inline __u32 tg_lpm_lookup(void *trie4, void *trie6, int family, const __u8 *addr)
+{
+	__u32 *v;
+
+	if (family == 4) {
+		struct tg_lpm4_key k = { .prefixlen = 32 };
+
+		__builtin_memcpy(k.addr, addr, 4);
+		v = bpf_map_lookup_elem(trie4, &k);
+	} else {
+		struct tg_lpm6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, addr, 16);
+		v = bpf_map_lookup_elem(trie6, &k);
+	}
+	return v ? *v : 0;
+}
+
 #endif /* TG_MAPS_H */

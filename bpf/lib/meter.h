@@ -40,25 +40,6 @@ static __always_inline __u64 tg_now(void)
 	return t ? t : bpf_ktime_get_coarse_ns(); /* flows need ms, not ns: the cheap clock */
 }
 
-/* Longest-prefix match of addr in the v4 or v6 trie; 0 when absent. */
-static __always_inline __u32 tg_lpm_lookup(void *trie4, void *trie6, int family, const __u8 *addr)
-{
-	__u32 *v;
-
-	if (family == 4) {
-		struct tg_lpm4_key k = { .prefixlen = 32 };
-
-		__builtin_memcpy(k.addr, addr, 4);
-		v = bpf_map_lookup_elem(trie4, &k);
-	} else {
-		struct tg_lpm6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, addr, 16);
-		v = bpf_map_lookup_elem(trie6, &k);
-	}
-	return v ? *v : 0;
-}
-
 /* Fragments: the first one (offset 0) carries the ports and leaves them behind for the
  * rest of its datagram; a later one whose first was not seen gets ports 0 and the
  * orphan flag, so it still lands in exactly one flow. */
