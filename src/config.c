@@ -27,6 +27,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "denylist.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
@@ -1581,6 +1582,14 @@ static void parse_deny_list(struct pctx *c, yaml_node_t *n, const char *where,
 			(*out)[k++] = l.v[i].r;
 	*n_out = k;
 	free(l.v);
+	if (k) {
+		/* Nested prefixes share rules in the kernel (each carries those of the
+		 * prefixes covering it): the list must fit once compiled, too. */
+		char msg[200];
+
+		if (tg_deny_check(where, *out, k, msg, sizeof(msg)) == -E2BIG)
+			node_err(c, n, "%s", msg);
+	}
 }
 
 static void add_allow(struct pctx *c, yaml_node_t *n, const char *s, size_t tenant)

@@ -98,20 +98,73 @@ static void entry_key(uint32_t list, const struct tg_cidr *c, struct tg_deny_ent
 	}
 }
 
+/* A rule joins a set of rules kept for one prefix unless a kept rule already matches all
+ * it matches; kept rules it matches in turn leave. The final set does not depend on the
+ * order rules arrive in. */
+static void keep_rule(struct tg_deny_rule *kept, size_t *n_kept, const struct tg_deny_rule *r)
+{
+	size_t w = 0;
+
+	for (size_t k = 0; k < *n_kept; k++)
+		if (subsumes(&kept[k], r))
+			return;
+	for (size_t k = 0; k < *n_kept; k++)
+		if (!subsumes(r, &kept[k]))
+			kept[w++] = kept[k];
+	kept[w++] = *r;
+	*n_kept = w;
+}
+
+struct sorted_rule {
+	const struct tg_deny_conf *c;
+	uint8_t addr[16]; /* masked to the prefix */
+	size_t idx;	  /* position in the list: ties keep configuration order */
+};
+
+/* Family, then address, then prefix length: a prefix sorts after every prefix that
+ * covers it, and everything between the two lies inside the covering one. */
+static int sorted_cmp(const void *pa, const void *pb)
+{
+	const struct sorted_rule *a = pa, *b = pb;
+	int d;
+
+	if (a->c->cidr.family != b->c->cidr.family)
+		return a->c->cidr.family < b->c->cidr.family ? -1 : 1;
+	d = memcmp(a->addr, b->addr, 16);
+	if (d)
+		return d;
+	if (a->c->cidr.prefixlen != b->c->cidr.prefixlen)
+		return a->c->cidr.prefixlen < b->c->cidr.prefixlen ? -1 : 1;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* One level of the walk: a prefix and the rules that apply under it. */
+struct deny_level {
+	struct tg_cidr cidr;
+	struct tg_deny_rule kept[TG_DENY_RULES];
+	size_t n;
+};
+
+/* Sorted, the list is walked like a trie: a stack holds the chain of prefixes covering
+ * the current one, each with its pushed-down rules, so compiling is N log N. */
 int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *rules, size_t n,
 		    struct tg_deny_entry *out, char *msg, size_t msg_len)
 {
-	struct tg_deny_rule *kept;
-	size_t n_out = 0;
+	struct deny_level stack[129 + 1];
+	struct tg_deny_rule *tmp = NULL;
+	struct sorted_rule *v;
+	size_t nv = 0, depth = 0, n_out = 0;
 	int err = 0;
 
-	kept = calloc(n ? n : 1, sizeof(*kept));
-	if (!kept)
+	v = calloc(n ? n : 1, sizeof(*v));
+	tmp = calloc(n + TG_DENY_RULES + 1, sizeof(*tmp));
+	if (!v || !tmp) {
+		free(v);
+		free(tmp);
 		return -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
+	}
+	for (size_t i = 0; i < n; i++) {
 		const struct tg_cidr *p = &rules[i].cidr;
-		size_t n_kept = 0;
-		bool seen = false;
 
 		if (p->family != AF_INET && p->family != AF_INET6)
 			continue;
@@ -119,51 +172,54 @@ int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *r
 			snprintf(msg, msg_len, "%s: prefix length %u is out of range", who,
 				 p->prefixlen);
 			err = -EINVAL;
-			break;
+			goto out;
 		}
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = same_prefix(&rules[j].cidr, p);
-		if (seen)
-			continue; /* this prefix's entry is made already */
+		v[nv].c = &rules[i];
+		v[nv].idx = i;
+		mask_addr(v[nv].addr, p->addr, p->family, p->prefixlen);
+		nv++;
+	}
+	qsort(v, nv, sizeof(*v), sorted_cmp);
+	for (size_t i = 0; i < nv;) {
+		const struct tg_cidr *p = &v[i].c->cidr;
+		size_t n_tmp = 0, j;
 
-		/* Every rule of the list whose prefix covers p, in configuration order, keeping
-		 * only those no other kept rule already covers. */
-		for (size_t j = 0; j < n; j++) {
-			struct tg_deny_rule r;
-			bool redundant = false;
-			size_t w = 0;
-
-			if (!covers(&rules[j].cidr, p))
-				continue;
-			r = rule_of(&rules[j]);
-			for (size_t k = 0; k < n_kept && !redundant; k++)
-				redundant = subsumes(&kept[k], &r);
-			if (redundant)
-				continue;
-			for (size_t k = 0; k < n_kept; k++)
-				if (!subsumes(&r, &kept[k]))
-					kept[w++] = kept[k];
-			n_kept = w;
-			kept[n_kept++] = r;
+		while (depth && !covers(&stack[depth - 1].cidr, p))
+			depth--;
+		if (depth) {
+			n_tmp = stack[depth - 1].n;
+			memcpy(tmp, stack[depth - 1].kept, n_tmp * sizeof(*tmp));
 		}
-		if (n_kept > TG_DENY_RULES) {
+		for (j = i; j < nv && same_prefix(&v[j].c->cidr, p); j++) {
+			struct tg_deny_rule r = rule_of(v[j].c);
+
+			keep_rule(tmp, &n_tmp, &r);
+		}
+		if (n_tmp > TG_DENY_RULES) {
 			char cidr[64] = "?";
 
 			tg_format_cidr(p, cidr, sizeof(cidr));
 			snprintf(msg, msg_len,
 				 "%s: deny rules for %s and the prefixes covering it add up to %zu "
 				 "distinct rules; at most %d fit one prefix",
-				 who, cidr, n_kept, TG_DENY_RULES);
+				 who, cidr, n_tmp, TG_DENY_RULES);
 			err = -E2BIG;
-			break;
+			goto out;
 		}
+		stack[depth].cidr = *p;
+		stack[depth].n = n_tmp;
+		memcpy(stack[depth].kept, tmp, n_tmp * sizeof(*tmp));
+		depth++;
 		entry_key(list, p, &out[n_out]);
 		memset(&out[n_out].rules, 0, sizeof(out[n_out].rules));
-		out[n_out].rules.n = (uint32_t)n_kept;
-		memcpy(out[n_out].rules.r, kept, n_kept * sizeof(*kept));
+		out[n_out].rules.n = (uint32_t)n_tmp;
+		memcpy(out[n_out].rules.r, tmp, n_tmp * sizeof(*tmp));
 		n_out++;
+		i = j;
 	}
-	free(kept);
+out:
+	free(v);
+	free(tmp);
 	return err ? err : (int)n_out;
 }
 
