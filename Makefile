@@ -82,6 +82,10 @@ $(OUT)/%.bpf.o: bench/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(OUT)/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
@@ -122,6 +126,10 @@ $(OUT)/tests/test_harvest: tests/bpf/test_harvest.c tests/tap.h $(SKELS) $(OUT)/
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -lpthread -o $@
 
 $(OUT)/tests/test_flows: tests/bpf/test_flows.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/tests/test_event_ring: tests/bpf/test_event_ring.c tests/tap.h $(SKELS) $(OUT)/ev_emit.skel.h $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
