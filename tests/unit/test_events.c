@@ -85,7 +85,7 @@ static void test_format(FILE *all)
 	e.proto = 58;
 	e.dir = TG_DIR_INGRESS;
 	e.reason = TG_REASON_SEGMENT;
-	e.sport = htons(128 << 8); /* ICMPv6 echo request: type in sport, code in dport */
+	e.sport = htons(128); /* ICMPv6 echo request: type in sport, code in dport */
 	e.dport = 0;
 	e.count = 1;
 	inet_pton(AF_INET6, "2001:db8::1", e.src);
@@ -93,7 +93,7 @@ static void test_format(FILE *all)
 	expect("IPv6 ICMPv6 drop, ingress", &e, &ap,
 	       "{\"time\": \"2023-11-14T22:13:20.123Z\", \"type\": \"enforce\", \"tenant\": "
 	       "\"acme\", \"reason\": \"segment\", \"action\": \"drop\", \"direction\": "
-	       "\"ingress\", \"src\": \"2001:db8::1\", \"dst\": \"fd00:1::2\", \"sport\": 32768, "
+	       "\"ingress\", \"src\": \"2001:db8::1\", \"dst\": \"fd00:1::2\", \"sport\": 128, "
 	       "\"dport\": 0, \"proto\": \"icmpv6\", \"count\": 1}",
 	       all);
 
