@@ -133,6 +133,11 @@ $(OUT)/tests/test_event_ring: tests/bpf/test_event_ring.c tests/tap.h $(SKELS) $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+# A helper of tests/e2e/events.sh (not a suite): the event code on a live datapath's pins.
+$(OUT)/tests/ev_inject: tests/bpf/ev_inject.c $(SKELS) $(OUT)/ev_emit.skel.h $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
@@ -145,7 +150,7 @@ $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_tc_bpf > $@
 
-build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS)
+build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-tests
