@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -41,6 +42,8 @@ struct line_end {
 
 struct tg_events {
 	struct ring_buffer *rb;
+	int efd;       /* what the agent polls: holds the ring's epoll fd while reading it */
+	bool watching; /* the ring is in efd (not while the file refuses lines) */
 	const struct tg_maps *m;
 	char *path;
 	int fd;
@@ -386,6 +389,22 @@ static int on_record(void *ctx, void *data, size_t size)
 	return has_room(ev) ? 0 : -ENOBUFS; /* stop reading the ring; the rest waits there */
 }
 
+/* While the file refuses lines and the buffer is full, the ring is left unread; it must
+ * not wake the agent then (it would poll readable in a loop): it leaves efd until a
+ * drain (the agent's tick, every second) finds room again. */
+static int watch(struct tg_events *ev, bool on)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+
+	if (on == ev->watching)
+		return 0;
+	if (epoll_ctl(ev->efd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, ring_buffer__epoll_fd(ev->rb),
+		      &e))
+		return -errno;
+	ev->watching = on;
+	return 0;
+}
+
 int tg_events_open(const struct tg_maps *m, const char *path, struct tg_events **out)
 {
 	struct tg_events *ev;
@@ -398,6 +417,7 @@ int tg_events_open(const struct tg_maps *m, const char *path, struct tg_events *
 	if (!ev)
 		return -ENOMEM;
 	ev->fd = -1;
+	ev->efd = -1;
 	ev->m = m;
 	ev->path = strdup(path ? path : TG_DEFAULT_EVENTS);
 	ev->buf = malloc(BUF_CAP);
@@ -414,6 +434,14 @@ int tg_events_open(const struct tg_maps *m, const char *path, struct tg_events *
 		err = -errno;
 		goto fail;
 	}
+	ev->efd = epoll_create1(EPOLL_CLOEXEC);
+	if (ev->efd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = watch(ev, true);
+	if (err)
+		goto fail;
 	*out = ev;
 	return 0;
 fail:
@@ -423,7 +451,7 @@ fail:
 
 int tg_events_fd(const struct tg_events *ev)
 {
-	return ev && ev->rb ? ring_buffer__epoll_fd(ev->rb) : -1;
+	return ev ? ev->efd : -1;
 }
 
 /* The kernel events written so far become delivered (tg_state.events_delivered). */
@@ -464,6 +492,7 @@ int tg_events_drain(struct tg_events *ev, const struct tg_applied *ap)
 			ev->short_records);
 		ev->short_records = 0;
 	}
+	watch(ev, has_room(ev));
 	written = commit(ev);
 	ev->ap = NULL;
 	return err ? err : (int)(written > INT32_MAX ? INT32_MAX : written);
@@ -498,6 +527,8 @@ void tg_events_close(struct tg_events *ev)
 	if (ev->m)
 		commit(ev);
 	ring_buffer__free(ev->rb);
+	if (ev->efd >= 0)
+		close(ev->efd);
 	if (ev->fd >= 0)
 		close(ev->fd);
 	free(ev->lines);

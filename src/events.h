@@ -20,7 +20,9 @@ struct tg_events;
 /* Opens the ring buffer of m and the output file path (its missing directories created
  * 0700, the file created 0600 and appended to). path NULL: TG_DEFAULT_EVENTS. */
 int tg_events_open(const struct tg_maps *m, const char *path, struct tg_events **out);
-/* A descriptor that polls readable when events wait. */
+/* A descriptor that polls readable when events wait; stable for the life of ev. While
+ * the file refuses lines and the agent's buffer is full it stays quiet (no busy loop):
+ * the next drain, e.g. the agent's once-a-second tick, retries. */
 int tg_events_fd(const struct tg_events *ev);
 /* Writes every waiting event; names come from ap. Every line is written whole (lines are
  * buffered and written together), and the kernel events written are added to

@@ -35,6 +35,7 @@
 #define ACME 5	  /* a tenant id with a name */
 #define UNNAMED 9 /* an id with no name in the metadata */
 #define FILL_RUNS 50000
+#define BLOCK_RUNS 3000 /* lines of about 250 bytes: more than the 256 KiB buffer */
 
 struct env {
 	struct tg_datapath *dp;
@@ -478,16 +479,34 @@ int main(void)
 	tap_equal_u64(stat_of(&e, TG_STAT_EVENTS_PRODUCED) - p0 -
 			      (stat_of(&e, TG_STAT_EVENTS_DROPPED) - d0),
 		      3, "the three are pending (produced - dropped - delivered)");
+	/* more than the agent's buffer holds: the rest stays in the ring, which must not
+	 * wake the agent while nothing can be written */
+	tap_check(run(pkt_fd, f4, len4, BLOCK_RUNS) == 0, "%d more events", BLOCK_RUNS);
+	tap_equal_u64(tg_events_drain(ev, &e.ap), (uint64_t)-ENOSPC, "drain reports ENOSPC again");
+	{
+		struct pollfd p = { .fd = tg_events_fd(ev), .events = POLLIN };
+
+		tap_check(poll(&p, 1, 0) == 0,
+			  "the descriptor stays quiet while the file refuses lines (no busy loop)");
+	}
+	tap_equal_u64(delivered(&e), dl0, "still nothing counted as delivered");
 	tap_check(unlink(sub) == 0, "the path becomes writable (the link is removed)");
-	tap_equal_u64(tg_events_drain(ev, &e.ap), 3,
-		      "the next drain writes the three waiting lines");
-	tap_equal_u64(delivered(&e), dl0 + 3, "and counts them delivered");
+	tap_equal_u64(tg_events_drain(ev, &e.ap), 3 + BLOCK_RUNS,
+		      "the next drain writes every waiting line, buffered or in the ring");
+	tap_equal_u64(delivered(&e), dl0 + 3 + BLOCK_RUNS, "and counts them delivered");
 	n = read_lines(sub, &lines);
 	free_lines(lines, n > 0 ? n : 0);
-	tap_equal_u64(n, 3, "three whole lines in the new file");
+	tap_equal_u64(n, 3 + BLOCK_RUNS, "as whole lines in the new file");
 	tap_equal_u64(stat_of(&e, TG_STAT_EVENTS_PRODUCED),
 		      delivered(&e) + stat_of(&e, TG_STAT_EVENTS_DROPPED),
 		      "produced = delivered + dropped at the end");
+	{
+		struct pollfd p = { .fd = tg_events_fd(ev), .events = POLLIN };
+
+		tap_check(poll(&p, 1, 0) == 0 && run(pkt_fd, f4, len4, 1) == 0 &&
+				  poll(&p, 1, 1000) == 1,
+			  "the descriptor wakes again for the next event");
+	}
 	tg_events_close(ev);
 
 	{
