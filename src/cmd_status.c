@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `tollgate status [--json]`: agent and datapath health from the pins and the kernel's
- * own view of the tc hooks. Exit status 0 only while the agent runs and is healthy.
+ * own view of the tc hooks, the events' loss accounting and drops by reason. Exit status
+ * 0 only while the agent runs and is healthy.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 
 #include "cli.h"
 #include "datapath.h"
+#include "events.h"
 #include "flows.h"
 #include "json.h"
 #include "store.h"
@@ -39,6 +41,8 @@ struct report {
 	int flows_live;
 	uint64_t flow_evictions;
 	struct tg_tenant_meta *meta;
+	struct tg_counter drops[TG_REASON_SLOTS]; /* summed over tenants */
+	uint64_t ev_pending;
 	char problems[8][160];
 	int n_problems;
 };
@@ -56,6 +60,9 @@ static const char *const stat_names[TG_STAT_MAX] = {
 	[TG_STAT_FRAGS_FIRST] = "fragments_first",
 	[TG_STAT_FRAGS_JOINED] = "fragments_joined",
 	[TG_STAT_FRAGS_ORPHAN] = "fragments_orphan",
+	[TG_STAT_EVENTS_PRODUCED] = "events_produced",
+	[TG_STAT_EVENTS_DROPPED] = "events_dropped",
+	[TG_STAT_EVENTS_SUPPRESSED] = "events_suppressed",
 };
 
 static void problem(struct report *r, const char *fmt, const char *arg)
@@ -92,6 +99,28 @@ static void collect_hooks(const struct tg_maps *m, struct report *r)
 			h->egress = eg;
 		}
 	}
+}
+
+/* Drops by reason over every tenant, and the events not yet delivered. */
+static int collect_isolation(const struct tg_maps *m, struct report *r)
+{
+	uint32_t top = tg_meta_top(r->meta);
+	struct tg_counter *cells = calloc((size_t)top * TG_REASON_SLOTS, sizeof(*cells));
+	uint64_t produced = r->stats[TG_STAT_EVENTS_PRODUCED];
+	uint64_t gone = r->stats[TG_STAT_EVENTS_DROPPED] + r->st.events_delivered;
+	int err = cells ? tg_maps_read_drops(m, cells, top) : -ENOMEM;
+
+	for (uint32_t id = 0; !err && id < top; id++) {
+		for (int k = 0; k < TG_REASON_SLOTS; k++) {
+			r->drops[k].packets += cells[id * TG_REASON_SLOTS + k].packets;
+			r->drops[k].bytes += cells[id * TG_REASON_SLOTS + k].bytes;
+		}
+	}
+	free(cells);
+	/* produced = delivered + dropped + pending; pending waits in the ring (or in the
+	 * agent's buffer while the file cannot be written). */
+	r->ev_pending = produced > gone ? produced - gone : 0;
+	return err;
 }
 
 static int collect(const struct tg_maps *m, struct report *r)
@@ -131,6 +160,9 @@ static int collect(const struct tg_maps *m, struct report *r)
 	    r->stats[TG_STAT_FLOWS_CREATED] >= (uint64_t)r->flows_live + r->st.flows_removed)
 		r->flow_evictions =
 			r->stats[TG_STAT_FLOWS_CREATED] - r->flows_live - r->st.flows_removed;
+	err = collect_isolation(m, r);
+	if (err)
+		return err;
 	collect_hooks(m, r);
 	/* Two missed boundaries (plus commit time) mean the harvest is stuck. */
 	if (r->running && r->st.interval &&
@@ -141,7 +173,8 @@ static int collect(const struct tg_maps *m, struct report *r)
 
 static void print_table(const struct report *r, const char *pin_path)
 {
-	char t[32];
+	char t[32], rb[32];
+	int n;
 
 	printf("agent:     %s", r->running ? "running" : "not running");
 	if (r->running) {
@@ -165,7 +198,27 @@ static void print_table(const struct report *r, const char *pin_path)
 	for (int i = 0; i < TG_STAT_MAX; i++)
 		printf(" %s=%llu", stat_names[i] ? stat_names[i] : "unnamed",
 		       (unsigned long long)r->stats[i]);
-	printf("\nhooks:\n");
+	printf("\nevents:    produced %llu, delivered %llu, dropped %llu (ring full), "
+	       "pending %llu, suppressed %llu (rate-limited)\n",
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
+	       (unsigned long long)r->st.events_delivered,
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
+	       (unsigned long long)r->ev_pending,
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
+	printf("           produced = delivered + dropped + pending (in the ring, not yet "
+	       "written)\n");
+	printf("drops:    ");
+	n = 0;
+	for (int k = 1; k < TG_REASON_SLOTS; k++) {
+		const char *name = tg_reason_label(k, rb, sizeof(rb));
+
+		if (!r->drops[k].packets && !r->drops[k].bytes)
+			continue;
+		printf("%s %s=%llu (%llu bytes)", n++ ? "," : "", name,
+		       (unsigned long long)r->drops[k].packets,
+		       (unsigned long long)r->drops[k].bytes);
+	}
+	printf("%s\nhooks:\n", n ? "" : " none");
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 
@@ -177,6 +230,31 @@ static void print_table(const struct report *r, const char *pin_path)
 	for (int i = 0; i < r->n_problems; i++)
 		printf("problem:   %s\n", r->problems[i]);
 	printf("health:    %s\n", r->n_problems ? "unhealthy" : "healthy");
+}
+
+/* "events": {...}, "drops": {...}, "hooks": [ -- every known reason always present, so
+ * the keys are stable; a code beyond them only when it counted something. */
+static void print_json_isolation(const struct report *r)
+{
+	char rb[32];
+	bool first = true;
+
+	printf("\"events\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+	       "\"pending\": %llu, \"suppressed\": %llu}, \"drops\": {",
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
+	       (unsigned long long)r->st.events_delivered,
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
+	       (unsigned long long)r->ev_pending,
+	       (unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
+	for (int k = 1; k < TG_REASON_SLOTS; k++) {
+		if (k >= TG_REASON_MAX && !r->drops[k].packets && !r->drops[k].bytes)
+			continue;
+		printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", first ? "" : ", ",
+		       tg_reason_label(k, rb, sizeof(rb)), (unsigned long long)r->drops[k].packets,
+		       (unsigned long long)r->drops[k].bytes);
+		first = false;
+	}
+	printf("}, \"hooks\": [");
 }
 
 static void print_json(const struct report *r, const char *pin_path)
@@ -208,9 +286,10 @@ static void print_json(const struct report *r, const char *pin_path)
 		printf("%s\"%s\": %llu", i ? ", " : "", stat_names[i] ? stat_names[i] : "unnamed",
 		       (unsigned long long)r->stats[i]);
 	printf("}, \"flows\": {\"live\": %d, \"capacity\": %u, \"created\": %llu, "
-	       "\"removed\": %llu, \"evictions\": %llu}, \"hooks\": [",
+	       "\"removed\": %llu, \"evictions\": %llu}, ",
 	       r->flows_live, r->flow_capacity, (unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
 	       (unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
+	print_json_isolation(r);
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 

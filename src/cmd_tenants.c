@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `tollgate tenants [--json]`: live counters straight from the pinned maps (cumulative
- * since the datapath was created) and rates from two samples one interval apart.
+ * since the datapath was created) and rates from two samples one interval apart; and
+ * each tenant's isolation state: drops by reason, quota, concurrent connections.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,13 +11,127 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
+
 #include "cli.h"
 #include "datapath.h"
+#include "events.h"
 #include "json.h"
 #include "store.h"
 
+/* Isolation state of one tenant: drops by reason, quota, connections. */
+struct iso {
+	struct tg_counter drops[TG_REASON_SLOTS];
+	struct tg_policy pol;
+	struct tg_quota quota;
+	uint64_t conns;
+};
+
+static const char *quota_action(uint8_t a)
+{
+	switch (a) {
+	case TG_QUOTA_ALERT:
+		return "alert";
+	case TG_QUOTA_THROTTLE:
+		return "throttle";
+	case TG_QUOTA_BLOCK:
+		return "block";
+	default:
+		return "none";
+	}
+}
+
+static int read_iso(const struct tg_maps *m, const struct tg_tenant_meta *meta, struct iso *iso,
+		    uint32_t top)
+{
+	struct tg_counter *cells = calloc((size_t)top * TG_REASON_SLOTS, sizeof(*cells));
+	int err = cells ? tg_maps_read_drops(m, cells, top) : -ENOMEM;
+
+	for (uint32_t id = 1; !err && id < top; id++) {
+		struct iso *t = &iso[id];
+
+		if (!(meta[id].flags & TG_TENANT_IN_USE))
+			continue;
+		memcpy(t->drops, &cells[(size_t)id * TG_REASON_SLOTS], sizeof(t->drops));
+		if (bpf_map_lookup_elem(m->policy, &id, &t->pol) ||
+		    bpf_map_lookup_elem(m->quota, &id, &t->quota) ||
+		    bpf_map_lookup_elem(m->conns, &id, &t->conns))
+			err = -errno;
+	}
+	free(cells);
+	return err;
+}
+
+/* , "drops": {...}, "quota": {...} or null, "connections": {...} or null */
+static void print_iso_json(const struct iso *t)
+{
+	char rb[32], when[32];
+	bool first = true;
+
+	printf(", \"drops\": {");
+	for (int k = 1; k < TG_REASON_SLOTS; k++) {
+		if (!t->drops[k].packets && !t->drops[k].bytes)
+			continue;
+		printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", first ? "" : ", ",
+		       tg_reason_label(k, rb, sizeof(rb)), (unsigned long long)t->drops[k].packets,
+		       (unsigned long long)t->drops[k].bytes);
+		first = false;
+	}
+	printf("}, \"quota\": ");
+	if (t->pol.quota_bytes) {
+		printf("{\"limit\": %llu, \"used\": %llu, \"exceeded\": %s, \"action\": \"%s\", "
+		       "\"period_start\": ",
+		       (unsigned long long)t->pol.quota_bytes, (unsigned long long)t->quota.used,
+		       t->quota.exceeded ? "true" : "false", quota_action(t->pol.quota_action));
+		if (t->quota.period_start) {
+			tg_format_time((int64_t)t->quota.period_start, when, sizeof(when));
+			printf("\"%s\"}", when);
+		} else {
+			printf("null}");
+		}
+	} else {
+		printf("null");
+	}
+	printf(", \"connections\": ");
+	if (t->pol.max_connections)
+		printf("{\"current\": %lld, \"max\": %u}", (long long)(int64_t)t->conns,
+		       t->pol.max_connections);
+	else
+		printf("null");
+}
+
+static void print_iso_table(const struct iso *t)
+{
+	char rb[32], when[32];
+	int n = 0;
+
+	for (int k = 1; k < TG_REASON_SLOTS; k++) {
+		if (!t->drops[k].packets && !t->drops[k].bytes)
+			continue;
+		printf("%s %s=%llu (%llu bytes)",
+		       n++ ? "," : "  drops:", tg_reason_label(k, rb, sizeof(rb)),
+		       (unsigned long long)t->drops[k].packets,
+		       (unsigned long long)t->drops[k].bytes);
+	}
+	if (n)
+		printf("\n");
+	if (t->pol.quota_bytes) {
+		if (t->quota.period_start)
+			tg_format_time((int64_t)t->quota.period_start, when, sizeof(when));
+		printf("  quota: %llu of %llu bytes (%.1f%%) since %s, action %s%s\n",
+		       (unsigned long long)t->quota.used, (unsigned long long)t->pol.quota_bytes,
+		       100.0 * t->quota.used / t->pol.quota_bytes,
+		       t->quota.period_start ? when : "(period not started)",
+		       quota_action(t->pol.quota_action), t->quota.exceeded ? ", EXCEEDED" : "");
+	}
+	if (t->pol.max_connections)
+		printf("  connections: %lld of %u\n", (long long)(int64_t)t->conns,
+		       t->pol.max_connections);
+}
+
 static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
-		       const struct tg_tenant_stats *b, uint32_t top, double secs)
+		       const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
+		       double secs)
 {
 	bool first = true;
 
@@ -31,12 +146,14 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 			tg_json_string(stdout, meta[id].name);
 			printf(", \"direction\": \"%s\", \"bytes\": %llu, \"packets\": %llu, "
 			       "\"bits_per_second\": %.0f, \"packets_per_second\": %.0f, "
-			       "\"configured\": %s}",
+			       "\"configured\": %s",
 			       tg_dir_name(d), (unsigned long long)now->bytes,
 			       (unsigned long long)now->packets,
 			       secs > 0 ? (now->bytes - then->bytes) * 8 / secs : 0.0,
 			       secs > 0 ? (now->packets - then->packets) / secs : 0.0,
 			       meta[id].flags & TG_TENANT_CONFIGURED ? "true" : "false");
+			print_iso_json(&iso[id]);
+			printf("}");
 			first = false;
 		}
 	}
@@ -44,7 +161,8 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 }
 
 static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
-			const struct tg_tenant_stats *b, uint32_t top, double secs)
+			const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
+			double secs)
 {
 	printf("%-20s %16s %12s %12s %16s %12s %12s\n", "TENANT", "IN BYTES", "IN PKTS", "IN BIT/S",
 	       "OUT BYTES", "OUT PKTS", "OUT BIT/S");
@@ -60,6 +178,7 @@ static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenan
 		       (unsigned long long)out->bytes, (unsigned long long)out->packets,
 		       secs > 0 ? (out->bytes - a[id].dir[TG_DIR_EGRESS].bytes) * 8 / secs : 0.0,
 		       meta[id].flags & TG_TENANT_CONFIGURED ? "" : "  (not configured)");
+		print_iso_table(&iso[id]);
 	}
 }
 
@@ -87,6 +206,7 @@ int cmd_tenants(int argc, char **argv)
 		"  -i, --interval SECONDS  rate sampling time (default 1, 0 = no rates)\n";
 	struct tg_tenant_stats *a = NULL, *b = NULL;
 	struct tg_tenant_meta *meta = NULL;
+	struct iso *iso = NULL;
 	const char *file = NULL;
 	double secs = 1;
 	bool json = false;
@@ -150,16 +270,21 @@ int cmd_tenants(int argc, char **argv)
 		memcpy(b, a, top * sizeof(*a));
 	}
 	if (!err) {
+		iso = calloc(top, sizeof(*iso));
+		err = iso ? read_iso(&m, meta, iso, top) : -ENOMEM;
+	}
+	if (!err) {
 		if (json)
-			print_json(meta, a, b, top, secs);
+			print_json(meta, a, b, iso, top, secs);
 		else
-			print_table(meta, a, b, top, secs);
+			print_table(meta, a, b, iso, top, secs);
 	} else {
 		fprintf(stderr, "tollgate: cannot read the counters: %s\n", strerror(-err));
 	}
 	free(meta);
 	free(a);
 	free(b);
+	free(iso);
 	tg_maps_close(&m);
 	return err ? 1 : 0;
 }

@@ -586,3 +586,61 @@ int tg_tc_detach(int ifindex, bool created_clsact)
 	}
 	return 0;
 }
+
+int tg_maps_read_drops(const struct tg_maps *m, struct tg_counter *out, uint32_t tenants)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int cpus = ncpus(), err = 0;
+	uint32_t *keys, batch, count, done = 0, n;
+	struct tg_counter *vals;
+
+	if (cpus <= 0)
+		return cpus ? cpus : -EINVAL;
+	if (tenants > TG_MAX_TENANTS)
+		tenants = TG_MAX_TENANTS;
+	n = tenants * TG_REASON_SLOTS;
+	memset(out, 0, (size_t)n * sizeof(*out));
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	vals = calloc((size_t)(n ? n : 1) * cpus, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(m->drops, done ? &batch : NULL, &batch, keys, vals,
+					   &count, &opts);
+		if (err && errno != ENOENT) {
+			/* no batch ops: one cell at a time */
+			err = 0;
+			for (uint32_t k = 0; !err && k < n; k++) {
+				if (bpf_map_lookup_elem(m->drops, &k, vals)) {
+					err = -errno;
+					break;
+				}
+				out[k] = (struct tg_counter){ 0 };
+				for (int c = 0; c < cpus; c++) {
+					out[k].packets += vals[c].packets;
+					out[k].bytes += vals[c].bytes;
+				}
+			}
+			goto out;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			if (keys[i] >= n)
+				continue;
+			for (int c = 0; c < cpus; c++) {
+				out[keys[i]].packets += vals[(size_t)i * cpus + c].packets;
+				out[keys[i]].bytes += vals[(size_t)i * cpus + c].bytes;
+			}
+		}
+		done += count;
+		if (err || !count)
+			break;
+	}
+	err = 0;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}

@@ -90,4 +90,8 @@ int tg_tc_query(int ifindex, uint32_t *ingress_prog, uint32_t *egress_prog);
  * it and no other filter is left on it. Returns 0, or -ENODEV when the link is gone. */
 int tg_tc_detach(int ifindex, bool created_clsact);
 
+/* Sums the per-CPU drop counters of tenant ids [0, tenants) into out[0 .. tenants *
+ * TG_REASON_SLOTS) (cell = id * TG_REASON_SLOTS + reason). Batch read, per-key fallback. */
+int tg_maps_read_drops(const struct tg_maps *m, struct tg_counter *out, uint32_t tenants);
+
 #endif /* TG_DATAPATH_H */

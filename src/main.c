@@ -17,6 +17,7 @@ static const struct {
 	{ "tenants", cmd_tenants, "live per-tenant counters and rates" },
 	{ "bill", cmd_bill, "billed usage per tenant, class, direction and interval" },
 	{ "flows", cmd_flows, "active flows with rates" },
+	{ "events", cmd_events, "enforcement and quota events (the events file)" },
 	{ "replay", cmd_replay, "run a capture through the BPF programs, offline" },
 };
 
