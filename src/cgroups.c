@@ -36,9 +36,15 @@
 
 /* Every attach type the cgroup programs use: what purge and stale cleanup look at. */
 static const enum bpf_attach_type cg_types[] = {
-	BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT,   BPF_CGROUP_UDP4_SENDMSG,
-	BPF_CGROUP_UDP6_SENDMSG,  BPF_CGROUP_SOCK_OPS,	      BPF_CGROUP_INET_SOCK_CREATE,
-	BPF_CGROUP_INET_SOCK_RELEASE, BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS,
+	BPF_CGROUP_INET4_CONNECT,     /* tg_connect4 */
+	BPF_CGROUP_INET6_CONNECT,     /* tg_connect6 */
+	BPF_CGROUP_UDP4_SENDMSG,      /* tg_sendmsg4 */
+	BPF_CGROUP_UDP6_SENDMSG,      /* tg_sendmsg6 */
+	BPF_CGROUP_SOCK_OPS,	      /* tg_sockops */
+	BPF_CGROUP_INET_SOCK_CREATE,  /* tg_sock_create */
+	BPF_CGROUP_INET_SOCK_RELEASE, /* tg_sock_release */
+	BPF_CGROUP_INET_EGRESS,	      /* tg_skb_egress */
+	BPF_CGROUP_INET_INGRESS,      /* tg_skb_ingress */
 };
 #define N_CG_TYPES (sizeof(cg_types) / sizeof(cg_types[0]))
 
@@ -243,8 +249,9 @@ static int resolve(int mnt_fd, const char *tenant, const char *path, struct cg_w
 
 	err = normalise(path, w->path, sizeof(w->path), &w->level);
 	if (err) {
-		fprintf(stderr, "tollgate: tenant %s: cgroup %s %s: skipped\n", tenant, path,
-			err == -ERANGE ? "is nested too deep" : "is not a usable cgroup path");
+		fprintf(stderr, "tollgate: warning: tenant %s: cgroup %s: %s: skipped\n", tenant,
+			path,
+			err == -ERANGE ? "nested too deep" : "not a usable path below the root");
 		return 0;
 	}
 	w->fd = openat(mnt_fd, w->path + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -254,8 +261,9 @@ static int resolve(int mnt_fd, const char *tenant, const char *path, struct cg_w
 		return 0;
 	}
 	if (fstatfs(w->fd, &sf) || sf.f_type != TG_CGROUP2_MAGIC || fstat(w->fd, &st)) {
-		fprintf(stderr, "tollgate: warning: tenant %s: %s is not a cgroup v2 directory: "
-				"skipped\n",
+		fprintf(stderr,
+			"tollgate: warning: tenant %s: cgroup %s: not a cgroup v2 directory: "
+			"skipped\n",
 			tenant, w->path);
 		close(w->fd);
 		w->fd = -1;
@@ -367,7 +375,8 @@ int tg_cgroups_apply(struct tg_datapath *dp, const struct tg_config *cfg,
 			continue;
 		fd = open_by_id(mnt_fd, old[i]);
 		if (fd < 0 && fd != -ESTALE && fd != -ENOENT) {
-			fprintf(stderr, "tollgate: cannot open cgroup id %llu, no longer configured: %s\n",
+			fprintf(stderr,
+				"tollgate: cannot open cgroup id %llu, no longer configured: %s\n",
 				(unsigned long long)old[i], strerror(-fd));
 			err = fd;
 			continue;
@@ -388,8 +397,9 @@ int tg_cgroups_apply(struct tg_datapath *dp, const struct tg_config *cfg,
 		bpf_map_delete_elem(m->cgroups, &old[i]);
 	}
 	if (n_paths)
-		fprintf(stderr, "tollgate: tenant cgroups: %zu of %zu found, programs attached to %zu\n",
-			n, n_paths, attached);
+		fprintf(stderr,
+			"tollgate: tenant cgroups: %zu of %zu found, programs attached to %zu\n", n,
+			n_paths, attached);
 out:
 	for (size_t i = 0; i < n; i++)
 		close(want[i].fd);
@@ -415,7 +425,8 @@ int tg_cgroups_detach_all(const struct tg_maps *m)
 	err = tg_cgroup2_mount(mnt, sizeof(mnt));
 	if (err) {
 		free(ids);
-		fprintf(stderr, "tollgate: no cgroup2 mount: cannot detach from the tenant cgroups\n");
+		fprintf(stderr,
+			"tollgate: no cgroup2 mount: cannot detach from the tenant cgroups\n");
 		return err;
 	}
 	mnt_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -112,8 +112,7 @@ static __always_inline __u32 tg_cgroup_tenant_skb(struct __sk_buff *skb)
 /* The destination of a connect() or sendmsg() as a tg_pkt (what the address checks and
  * the event read). An IPv4-mapped IPv6 address is the IPv4 address it maps: the kernel
  * connects such a socket over IPv4 without running connect4. */
-static __always_inline void tg_cgroup_dest(struct bpf_sock_addr *ctx, int family,
-					   struct tg_pkt *p)
+static __always_inline void tg_cgroup_dest(struct bpf_sock_addr *ctx, int family, struct tg_pkt *p)
 {
 	__u32 *dst = (__u32 *)p->dst;
 
