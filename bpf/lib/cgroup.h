@@ -66,32 +66,37 @@ static __always_inline __u32 tg_cgroup_tenant_of(__u64 cgid)
 {
 	struct tg_cgroup_val *v;
 
-	if (!cgid)
-		return TG_TENANT_UNATTRIBUTED; /* deeper than the cgroup is */
 	v = bpf_map_lookup_elem(&tg_cgroups, &cgid);
 	return v && v->tenant_id < TG_MAX_TENANTS ? v->tenant_id : TG_TENANT_UNATTRIBUTED;
 }
 
 /* The tenant of the current task: its deepest ancestor cgroup in tg_cgroups (a tenant
- * cgroup inside another tenant's belongs to the inner tenant). */
+ * cgroup inside another tenant's belongs to the inner tenant). The walk goes down from
+ * the root and stops below the task's own cgroup, where the helper returns 0: a task
+ * directly in a tenant cgroup at depth d costs d + 1 helper calls and d lookups. */
 static __always_inline __u32 tg_cgroup_tenant_current(void)
 {
-	__u32 tenant;
+	__u32 tenant = TG_TENANT_UNATTRIBUTED, t;
+	__u64 id;
 
-	for (int level = TG_MAX_CGROUP_LEVEL; level >= 1; level--) {
-		tenant = tg_cgroup_tenant_of(bpf_get_current_ancestor_cgroup_id(level));
-		if (tenant)
-			return tenant;
+	for (int level = 1; level <= TG_MAX_CGROUP_LEVEL; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		t = tg_cgroup_tenant_of(id);
+		if (t)
+			tenant = t;
 	}
-	return TG_TENANT_UNATTRIBUTED;
+	return tenant;
 }
 
 /* The same for the socket that owns skb (the cgroup it was created in). */
 static __always_inline __u32 tg_cgroup_tenant_skb(struct __sk_buff *skb)
 {
+	__u32 tenant = TG_TENANT_UNATTRIBUTED, t;
 	struct bpf_sock *sk = skb->sk;
 	struct tg_sock *st;
-	__u32 tenant;
+	__u64 id;
 
 	if (sk) {
 		sk = bpf_sk_fullsock(sk);
@@ -101,12 +106,15 @@ static __always_inline __u32 tg_cgroup_tenant_skb(struct __sk_buff *skb)
 				return st->tenant_id < TG_MAX_TENANTS ? st->tenant_id : 0;
 		}
 	}
-	for (int level = TG_MAX_CGROUP_LEVEL; level >= 1; level--) {
-		tenant = tg_cgroup_tenant_of(bpf_skb_ancestor_cgroup_id(skb, level));
-		if (tenant)
-			return tenant;
+	for (int level = 1; level <= TG_MAX_CGROUP_LEVEL; level++) {
+		id = bpf_skb_ancestor_cgroup_id(skb, level);
+		if (!id)
+			break;
+		t = tg_cgroup_tenant_of(id);
+		if (t)
+			tenant = t;
 	}
-	return TG_TENANT_UNATTRIBUTED;
+	return tenant;
 }
 
 /* The destination of a connect() or sendmsg() as a tg_pkt (what the address checks and
