@@ -167,28 +167,45 @@ static int detach_all_types(int cg_fd)
 	return gone;
 }
 
-/* Attaches every cgroup program to cg_fd (once), then detaches older ones. */
+/* Attaches every cgroup program to cg_fd (once), then detaches older ones. When one
+ * cannot be attached (another program holds that hook exclusively), the ones this call
+ * attached are taken off again, and the cgroup stays as it was. */
 static int attach_all(struct tg_datapath *dp, int cg_fd)
 {
-	for (int w = 0; w < TG_CG_PROG_MAX; w++) {
-		uint32_t ids[TG_MAX_ATTACHED], n = TG_MAX_ATTACHED, mine = 0;
+	struct {
+		int fd;
 		enum bpf_attach_type type;
-		bool present = false;
-		int fd, err;
+		uint32_t id;
+		bool added;
+	} p[TG_CG_PROG_MAX] = {};
+	int w, err = 0;
 
-		fd = tg_datapath_cgroup_prog(dp, w, &type);
-		if (fd < 0)
-			return fd;
-		err = prog_id(fd, &mine, NULL);
+	for (w = 0; w < TG_CG_PROG_MAX && !err; w++) {
+		uint32_t ids[TG_MAX_ATTACHED], n = TG_MAX_ATTACHED;
+		bool present = false;
+
+		p[w].fd = tg_datapath_cgroup_prog(dp, w, &p[w].type);
+		err = p[w].fd < 0 ? p[w].fd : prog_id(p[w].fd, &p[w].id, NULL);
 		if (!err)
-			err = query(cg_fd, type, ids, &n);
-		if (err)
-			return err;
-		for (uint32_t i = 0; i < n && i < TG_MAX_ATTACHED; i++)
-			present |= ids[i] == mine;
-		if (!present && bpf_prog_attach(fd, cg_fd, type, BPF_F_ALLOW_MULTI))
-			return -errno;
-		err = detach_ours(cg_fd, type, mine);
+			err = query(cg_fd, p[w].type, ids, &n);
+		for (uint32_t i = 0; !err && i < n && i < TG_MAX_ATTACHED; i++)
+			present |= ids[i] == p[w].id;
+		if (!err && !present) {
+			if (bpf_prog_attach(p[w].fd, cg_fd, p[w].type, BPF_F_ALLOW_MULTI))
+				err = -errno;
+			else
+				p[w].added = true;
+		}
+	}
+	if (err) {
+		for (w = 0; w < TG_CG_PROG_MAX; w++) {
+			if (p[w].added)
+				bpf_prog_detach2(p[w].fd, cg_fd, p[w].type);
+		}
+		return err;
+	}
+	for (w = 0; w < TG_CG_PROG_MAX; w++) {
+		err = detach_ours(cg_fd, p[w].type, p[w].id);
 		if (err < 0)
 			return err;
 	}
@@ -355,9 +372,13 @@ int tg_cgroups_apply(struct tg_datapath *dp, const struct tg_config *cfg,
 	for (size_t i = 0; i < n; i++) {
 		err = want[i].top ? attach_all(dp, want[i].fd) : detach_all_types(want[i].fd);
 		if (err < 0) {
-			fprintf(stderr, "tollgate: tenant %s: cannot %s cgroup %s: %s\n",
+			fprintf(stderr, "tollgate: tenant %s: cannot %s cgroup %s: %s%s\n",
 				want[i].tenant_name, want[i].top ? "attach to" : "detach from",
-				want[i].path, strerror(-err));
+				want[i].path, strerror(-err),
+				err == -EPERM && want[i].top
+					? " (another program holds one of its hooks exclusively, "
+					  "without BPF_F_ALLOW_MULTI)"
+					: "");
 			goto out;
 		}
 		attached += want[i].top;

@@ -205,12 +205,28 @@ equal "acme: 10 more succeed, the 11th is refused" "$r" "ECONNREFUSED=1 ok=10"
 refused=$((refused + 1))
 equal "tg_conns counts 50 again" "$($MAP conns "$ACME")" 50
 equal "acme: 40 connections stay open (for the restart, below)" "$(ask acme close 10)" "held=40"
+equal "acme: a port nobody listens on refuses by itself (ECONNREFUSED)" \
+	"$(ask acme connect tcp 127.0.0.1 5999)" ECONNREFUSED
+equal "that refusal gives its slot back and is not a cap refusal" \
+	"$($MAP conns "$ACME") $($MAP drops "$ACME" conn_cap | cut -d' ' -f1)" "40 $refused"
+sh -c 'echo $$ >"$1/cgroup.procs" && exec python3 -c "
+import socket, time
+cs = [socket.create_connection((\"127.0.0.1\", 5000)) for _ in range(5)]
+print(\"ready\", flush=True)
+time.sleep(600)"' sh "$CG/acme" >"$T/killed.out" 2>&1 &
+killed=$!
+CLIENTS+=("$killed")
+wait_for 10 grep -q ready "$T/killed.out" || diag "the process to kill did not start"
+equal "another acme process holds 5 connections" "$($MAP conns "$ACME")" 45
+kill -9 "$killed"
+wait "$killed" 2>/dev/null
+equal "SIGKILL of that process gives their slots back" "$($MAP conns "$ACME")" 40
 r=$(ask beta open 60 127.0.0.1 5000)
 equal "beta (no cap): 60 connects succeed" "$r" "ok=60"
 equal "tg_conns counts beta's 60" "$($MAP conns "$BETA")" 60
 ask beta close 60 >/dev/null
 equal "beta's count returns to 0" "$($MAP conns "$BETA")" 0
-equal "every ECONNREFUSED is counted in tg_drops (conn_cap)" \
+equal "every cap refusal is counted in tg_drops (conn_cap)" \
 	"$($MAP drops "$ACME" conn_cap | cut -d' ' -f1)" "$refused"
 
 # Raw sockets.
