@@ -313,6 +313,12 @@ int tg_cgroups_apply(struct tg_datapath *dp, const struct tg_config *cfg,
 		if (mnt_fd < 0)
 			err = -errno;
 	}
+	if (err && !n_paths) {
+		fprintf(stderr, "tollgate: warning: no cgroup2 mount: the cgroups of an older "
+				"configuration keep Tollgate's programs\n");
+		err = 0;
+		goto out;
+	}
 	if (err) {
 		fprintf(stderr, "tollgate: tenant cgroups need cgroup v2, and no cgroup2 mount "
 				"was found in /proc/self/mounts\n");
