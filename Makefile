@@ -142,6 +142,10 @@ $(OUT)/tests/ev_inject: tests/bpf/ev_inject.c $(SKELS) $(OUT)/ev_emit.skel.h $(O
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+$(OUT)/tests/test_cgroup: tests/bpf/test_cgroup.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * `tollgate stop [--purge]`: stop the agent (the datapath stays and keeps metering), and
- * with --purge remove every filter, qdisc, pin and mount Tollgate created. Purge never
- * touches the billing store: billed data is not part of the datapath.
+ * with --purge remove every filter, qdisc, cgroup program, pin and mount Tollgate
+ * created. Purge never touches the billing store: billed data is not part of the
+ * datapath.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cgroups.h"
 #include "cli.h"
 #include "datapath.h"
 #include "mounts.h"
@@ -99,6 +101,8 @@ static int purge(const struct tg_paths *p)
 	err = tg_maps_open_pinned(p->pin_path, &m);
 	if (!err) {
 		err = purge_ifaces(&m);
+		if (!err)
+			err = tg_cgroups_detach_all(&m);
 		tg_maps_close(&m);
 		if (err)
 			return err; /* keep the pins: they say where the filters are */
@@ -113,6 +117,11 @@ static int purge(const struct tg_paths *p)
 			fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));
 			return -errno;
 		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", p->pin_path, TG_SOCKS_PIN);
+	if (unlink(path) && errno != ENOENT) {
+		fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));
+		return -errno;
 	}
 	if (rmdir(p->pin_path) && errno != ENOENT) {
 		fprintf(stderr, "tollgate: cannot remove %s: %s\n", p->pin_path, strerror(errno));

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath.h"
+#include "cgroup.skel.h"
 #include "netlink.h"
 #include "tenant.skel.h"
 #include "uplink.skel.h"
@@ -22,6 +23,7 @@
 struct tg_datapath {
 	struct tenant_bpf *skel;
 	struct uplink_bpf *xdp; /* its maps are the tenant object's, shared by fd */
+	struct cgroup_bpf *cg;	/* the same, plus its own socket storage (tg_socks) */
 	struct tg_maps maps;
 	bool fresh;
 };
@@ -368,6 +370,40 @@ static int load_uplink(struct tg_datapath *dp)
 	return uplink_bpf__load(dp->xdp);
 }
 
+/* The cgroup object shares the tenant object's maps by fd as the XDP one does. Its own
+ * socket storage (tg_socks) is pinned beside them: the connection slots the programs of
+ * one agent took are given back by the programs of the next. */
+static int load_cgroup(struct tg_datapath *dp, const char *pin_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
+	struct bpf_map *map, *mine;
+	int err = 0;
+
+	dp->cg = cgroup_bpf__open_opts(&opts);
+	if (!dp->cg)
+		return -errno;
+	bpf_object__for_each_map (map, dp->cg->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strncmp(name, "tg_", 3))
+			continue;
+		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
+		if (!mine) {
+			if (!pin_path) /* its own map, private like the rest */
+				err = bpf_map__set_pin_path(map, NULL);
+			if (err)
+				return err;
+			continue;
+		}
+		err = bpf_map__set_pin_path(map, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
+		if (err)
+			return err;
+	}
+	return cgroup_bpf__load(dp->cg);
+}
+
 int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 		     struct tg_datapath **out)
 {
@@ -429,6 +465,11 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 		fprintf(stderr, "tollgate: cannot load the uplink program: %s\n", strerror(-err));
 		goto fail;
 	}
+	err = load_cgroup(dp, pin_path);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot load the cgroup programs: %s\n", strerror(-err));
+		goto fail;
+	}
 #define X(n) dp->maps.n = dup(bpf_map__fd(dp->skel->maps.tg_##n));
 	TG_MAP_NAMES
 #undef X
@@ -452,6 +493,47 @@ int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which)
 	return -EINVAL;
 }
 
+int tg_datapath_cgroup_prog(const struct tg_datapath *dp, enum tg_cgroup_prog which,
+			    enum bpf_attach_type *type)
+{
+	const struct bpf_program *prog;
+
+	switch (which) {
+	case TG_CG_CONNECT4:
+		prog = dp->cg->progs.tg_connect4;
+		break;
+	case TG_CG_CONNECT6:
+		prog = dp->cg->progs.tg_connect6;
+		break;
+	case TG_CG_SENDMSG4:
+		prog = dp->cg->progs.tg_sendmsg4;
+		break;
+	case TG_CG_SENDMSG6:
+		prog = dp->cg->progs.tg_sendmsg6;
+		break;
+	case TG_CG_SOCKOPS:
+		prog = dp->cg->progs.tg_sockops;
+		break;
+	case TG_CG_SOCK_CREATE:
+		prog = dp->cg->progs.tg_sock_create;
+		break;
+	case TG_CG_SOCK_RELEASE:
+		prog = dp->cg->progs.tg_sock_release;
+		break;
+	case TG_CG_SKB_EGRESS:
+		prog = dp->cg->progs.tg_skb_egress;
+		break;
+	case TG_CG_SKB_INGRESS:
+		prog = dp->cg->progs.tg_skb_ingress;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (type)
+		*type = bpf_program__expected_attach_type(prog);
+	return bpf_program__fd(prog);
+}
+
 int tg_datapath_set_tap(const struct tg_datapath *dp)
 {
 	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "test-run" };
@@ -471,6 +553,7 @@ void tg_datapath_close(struct tg_datapath *dp)
 	if (!dp)
 		return;
 	tg_maps_close(&dp->maps);
+	cgroup_bpf__destroy(dp->cg);
 	uplink_bpf__destroy(dp->xdp);
 	tenant_bpf__destroy(dp->skel);
 	free(dp);

@@ -69,6 +69,24 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *opts,
 enum tg_prog { TG_PROG_TC_INGRESS, TG_PROG_TC_EGRESS, TG_PROG_XDP };
 /* The program file descriptors, for BPF_PROG_TEST_RUN (replay, tests). */
 int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which);
+/* The cgroup programs (bpf/cgroup.bpf.c), attached to tenants' cgroups by cgroups.c. */
+enum tg_cgroup_prog {
+	TG_CG_CONNECT4,
+	TG_CG_CONNECT6,
+	TG_CG_SENDMSG4,
+	TG_CG_SENDMSG6,
+	TG_CG_SOCKOPS,
+	TG_CG_SOCK_CREATE,
+	TG_CG_SOCK_RELEASE,
+	TG_CG_SKB_EGRESS,
+	TG_CG_SKB_INGRESS,
+	TG_CG_PROG_MAX,
+};
+/* A cgroup program's fd, and its attach type in *type when type is not NULL. */
+int tg_datapath_cgroup_prog(const struct tg_datapath *dp, enum tg_cgroup_prog which,
+			    enum bpf_attach_type *type);
+/* The pin of the cgroup programs' socket storage, beside the maps of TG_MAP_NAMES. */
+#define TG_SOCKS_PIN "tg_socks"
 /* Records the device test runs execute on as a capture point (TG_ROLE_TAP): replay and
  * the BPF tests judge frames as a tap seeing both directions. */
 int tg_datapath_set_tap(const struct tg_datapath *dp);

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -137,5 +138,25 @@ int tg_mounts_undo(const char *run_dir)
 	fclose(f);
 	if (!err)
 		remove(record);
+	return err;
+}
+
+int tg_cgroup2_mount(char *buf, size_t len)
+{
+	struct mntent ent, *m;
+	char line[4096];
+	int err = -ENOENT;
+	FILE *f;
+
+	f = setmntent("/proc/self/mounts", "re");
+	if (!f)
+		return -errno;
+	while ((m = getmntent_r(f, &ent, line, sizeof(line)))) {
+		if (strcmp(m->mnt_type, "cgroup2"))
+			continue;
+		err = (size_t)snprintf(buf, len, "%s", m->mnt_dir) < len ? 0 : -ENAMETOOLONG;
+		break;
+	}
+	endmntent(f);
 	return err;
 }
