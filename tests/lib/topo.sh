@@ -18,6 +18,7 @@ tg_sandbox() {
 		exec env TG_SANDBOX=1 unshare -n -m --propagation private "$@"
 	fi
 	mount -t tmpfs tg-run /run || return 1 # private /run/netns, /run/tollgate
+	mount -t tmpfs tg-log /var/log || return 1 # the agent's default events file
 	# Start from a machine without bpffs and tracefs, as a fresh host is: the agent
 	# must mount them itself. (Only this mount namespace loses them.)
 	while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || return 1; done
