@@ -125,6 +125,10 @@ $(OUT)/tests/test_flows: tests/bpf/test_flows.c tests/tap.h $(SKELS) $(OUT)/libt
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+$(OUT)/tests/test_police: tests/bpf/test_police.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
