@@ -80,7 +80,8 @@ static int run_frame(struct env *e, enum hook h, const uint8_t *f, size_t len, u
 	struct __sk_buff ctx = { .ifindex = 1 };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = len, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx));
-	int fd = tg_datapath_prog_fd(e->dp, h == FROM_TENANT ? TG_PROG_TC_INGRESS : TG_PROG_TC_EGRESS);
+	int fd = tg_datapath_prog_fd(e->dp,
+				     h == FROM_TENANT ? TG_PROG_TC_INGRESS : TG_PROG_TC_EGRESS);
 
 	if (segs > 1) {
 		ctx.gso_segs = segs;
@@ -248,7 +249,8 @@ static void test_charge(struct env *e)
 	set_bucket(e, TG_DIR_EGRESS, &b);
 	r = run_frame(e, FROM_TENANT, f, len, GSO_SEGS);
 	a = bucket(e, TG_DIR_EGRESS);
-	tap_equal_u64(r, (uint64_t)TC_ACT_UNSPEC, "charge: a GSO super-packet within the burst passes");
+	tap_equal_u64(r, (uint64_t)TC_ACT_UNSPEC,
+		      "charge: a GSO super-packet within the burst passes");
 	tap_equal_u64(a.tat_bytes - b.tat_bytes, wire * 1000000ull,
 		      "charge: %llu wire bytes (%zu-byte skb, %d segments) cost 1 ms each",
 		      (unsigned long long)wire, len, GSO_SEGS);
@@ -319,7 +321,8 @@ static void test_quota_alert(struct env *e)
 	tap_equal_u64(k.used, 7 * LEN, "quota alert: used keeps counting past the quota");
 	n = quota_events(e, &ev);
 	tap_equal_u64(n, 1, "quota alert: exactly one quota_exceeded event");
-	tap_equal_u64(ev.value, 5 * LEN, "quota alert: the event says the bytes used at the crossing");
+	tap_equal_u64(ev.value, 5 * LEN,
+		      "quota alert: the event says the bytes used at the crossing");
 	tap_equal_u64(ev.tenant_id, e->id, "quota alert: the event names the tenant");
 	tap_equal_u64(ev.dir, TG_DIR_EGRESS, "quota alert: and the direction that crossed");
 }
@@ -348,7 +351,8 @@ static void test_quota_throttle(struct env *e)
 	tap_equal_u64(passed, expect,
 		      "quota throttle: egress falls to the throttle rate (default burst %llu)",
 		      (unsigned long long)burst);
-	tap_equal_u64(d1.packets - d0.packets, 20, "quota throttle: drops counted, reason quota_throttle");
+	tap_equal_u64(d1.packets - d0.packets, 20,
+		      "quota throttle: drops counted, reason quota_throttle");
 	in_passed = send_n(e, TO_TENANT, expect + 20, NULL);
 	tap_equal_u64(in_passed, expect, "quota throttle: ingress has its own throttle bucket");
 }
@@ -373,10 +377,12 @@ static void test_quota_block_and_reset(struct env *e)
 	quota_events(e, &ev);
 	tap_equal_u64(send_n(e, FROM_TENANT, 5, NULL), 5, "quota block: 5 frames pass");
 	d0 = drops(e, TG_REASON_QUOTA_BLOCK);
-	tap_equal_u64(send_n(e, FROM_TENANT, 10, NULL), 0, "quota block: then every frame is dropped");
+	tap_equal_u64(send_n(e, FROM_TENANT, 10, NULL), 0,
+		      "quota block: then every frame is dropped");
 	tap_equal_u64(send_n(e, TO_TENANT, 10, NULL), 0, "quota block: both directions");
 	d1 = drops(e, TG_REASON_QUOTA_BLOCK);
-	tap_equal_u64(d1.packets - d0.packets, 20, "quota block: drops counted, reason quota_block");
+	tap_equal_u64(d1.packets - d0.packets, 20,
+		      "quota block: drops counted, reason quota_block");
 	tap_equal_u64(quota_events(e, &ev), 1, "quota block: one event");
 
 	r = tg_quota_tick(e->m, &e->cfg, &e->ap, 1709251199, NULL); /* 02-29 23:59:59 */
@@ -389,7 +395,8 @@ static void test_quota_block_and_reset(struct env *e)
 	tap_check(k.used == 0 && k.exceeded == 0 && k.period_start == 1709251200,
 		  "tick: used and exceeded cleared, the new period recorded");
 	tap_equal_u64(send_n(e, FROM_TENANT, 5, NULL), 5, "quota block: traffic flows again");
-	tap_equal_u64(send_n(e, FROM_TENANT, 1, NULL), 0, "quota block: until the quota is used again");
+	tap_equal_u64(send_n(e, FROM_TENANT, 1, NULL), 0,
+		      "quota block: until the quota is used again");
 	tap_equal_u64(quota_events(e, &ev), 1, "quota block: one event in the new period");
 }
 

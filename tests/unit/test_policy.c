@@ -49,9 +49,9 @@ static void test_rate_exact(void)
  * plus one part in 2^20 of the cost, for awkward rates and the largest packets. */
 static void test_rate_fixed_point(void)
 {
-	static const uint64_t rates[] = { 1000,	     1001,	     2500000,	  12500000,
-					  50000000,  333333333,	     1250000000,  1234567891,
-					  3,	     125000000000ull };
+	static const uint64_t rates[] = { 1000,	    1001,	    2500000,	12500000,
+					  50000000, 333333333,	    1250000000, 1234567891,
+					  3,	    125000000000ull };
 	static const uint64_t units[] = { 1, 60, 1514, 65536 + 45 * 78, 1u << 20 };
 	int bad = 0;
 
@@ -66,9 +66,8 @@ static void test_rate_fixed_point(void)
 
 			if (err > 1 + (uint64_t)(exact >> TG_RATE_SHIFT)) {
 				tap_diag("rate %llu B/s, %llu units: cost %llu ns, exact %llu",
-					 (unsigned long long)rates[i],
-					 (unsigned long long)units[j], (unsigned long long)got,
-					 (unsigned long long)exact);
+					 (unsigned long long)rates[i], (unsigned long long)units[j],
+					 (unsigned long long)got, (unsigned long long)exact);
 				bad++;
 			}
 			if (got > exact)
@@ -80,9 +79,9 @@ static void test_rate_fixed_point(void)
 
 static void test_default_burst(void)
 {
-	static const uint64_t rates[] = { 8000,	     1000000,	 2000000,    20000000,
-					  100000000, 400000000,	 1000000000, 10000000000ull,
-					  100000000000ull };
+	static const uint64_t rates[] = { 8000,	      1000000,	      2000000,
+					  20000000,   100000000,      400000000,
+					  1000000000, 10000000000ull, 100000000000ull };
 	int small = 0, short_ = 0, unbounded = 0, not_monotonic = 0;
 	uint64_t last = 0;
 
@@ -124,18 +123,25 @@ static void test_periods(void)
 		{ TG_PERIOD_DAILY, 1709214310, 1709164800, "daily: 2024-02-29 (leap day)" },
 		{ TG_PERIOD_DAILY, 1735689599, 1735603200, "daily: last second of 2024" },
 		{ TG_PERIOD_WEEKLY, 1709214310, 1708905600, "weekly: Thursday -> Monday 02-26" },
-		{ TG_PERIOD_WEEKLY, 1709251200, 1708905600, "weekly: Friday 03-01 -> Monday 02-26" },
-		{ TG_PERIOD_WEEKLY, 1709510399, 1708905600, "weekly: Sunday 23:59:59 -> Monday before" },
+		{ TG_PERIOD_WEEKLY, 1709251200, 1708905600,
+		  "weekly: Friday 03-01 -> Monday 02-26" },
+		{ TG_PERIOD_WEEKLY, 1709510399, 1708905600,
+		  "weekly: Sunday 23:59:59 -> Monday before" },
 		{ TG_PERIOD_WEEKLY, 1709510400, 1709510400, "weekly: Monday 00:00 starts a week" },
 		{ TG_PERIOD_WEEKLY, 1735718400, 1735516800, "weekly: 2025-01-01 -> 2024-12-30" },
-		{ TG_PERIOD_WEEKLY, 0, -259200, "weekly: 1970-01-01 (Thursday) -> Monday 1969-12-29" },
+		{ TG_PERIOD_WEEKLY, 0, -259200,
+		  "weekly: 1970-01-01 (Thursday) -> Monday 1969-12-29" },
 		{ TG_PERIOD_WEEKLY, 2147483648, 2147385600, "weekly: past 2^31 s (2038)" },
 		{ TG_PERIOD_MONTHLY, 1709214310, 1706745600, "monthly: 2024-02-29 -> 02-01" },
-		{ TG_PERIOD_MONTHLY, 1709251200, 1709251200, "monthly: 2024-03-01 00:00 starts March" },
-		{ TG_PERIOD_MONTHLY, 1709251199, 1706745600, "monthly: its second before is February" },
-		{ TG_PERIOD_MONTHLY, 1677628799, 1675209600, "monthly: 2023-02-28 23:59:59 (no leap)" },
+		{ TG_PERIOD_MONTHLY, 1709251200, 1709251200,
+		  "monthly: 2024-03-01 00:00 starts March" },
+		{ TG_PERIOD_MONTHLY, 1709251199, 1706745600,
+		  "monthly: its second before is February" },
+		{ TG_PERIOD_MONTHLY, 1677628799, 1675209600,
+		  "monthly: 2023-02-28 23:59:59 (no leap)" },
 		{ TG_PERIOD_MONTHLY, 951825600, 949363200, "monthly: 2000-02-29 (leap by 400)" },
-		{ TG_PERIOD_MONTHLY, 4107542399, 4105123200, "monthly: 2100-02-28 (no leap by 100)" },
+		{ TG_PERIOD_MONTHLY, 4107542399, 4105123200,
+		  "monthly: 2100-02-28 (no leap by 100)" },
 		{ TG_PERIOD_MONTHLY, 4107542400, 4107542400, "monthly: 2100-03-01 00:00" },
 		{ TG_PERIOD_MONTHLY, 1735718400, 1735689600, "monthly: 2025-01-01 08:00 -> 00:00" },
 		{ TG_PERIOD_MONTHLY, 2147483648, 2145916800, "monthly: 2038-01-19 -> 2038-01-01" },
