@@ -26,8 +26,9 @@ for tool in ip ethtool dumpcap tshark iperf3 bpftool python3 flock; do
 done
 [ -x "$TG" ] || bail "$TG is not built"
 
-SECS=${SECS:-8} # measured seconds per run, after OMIT
+SECS=${SECS:-6} # measured seconds of a TCP run at a cap, after OMIT
 OMIT=${OMIT:-2}
+QSECS=${QSECS:-4} # the same for the neighbour and the UDP floods, after 1 s
 ROUNDS=${ROUNDS:-3} # neighbour rounds
 TGMAP="python3 $TG_ROOT/tests/lib/tgmap.py"
 
@@ -74,11 +75,11 @@ check "agent starts" -- wait_for 15 "$TG" status -c "$T/tollgate.yaml" ||
 check "the caps are enforced, not only validated" -- \
 	bash -c "! grep -q 'not enforced' '$T/agent.log'"
 
-# iperf NS PORT OUT ARGS...: a run from NS to the peer, JSON into OUT.
+# iperf NS PORT OUT SECS OMIT ARGS...: a run from NS to the peer, JSON into OUT.
 iperf() {
-	local ns=$1 port=$2 out=$3
-	shift 3
-	nsx "$ns" iperf3 -c 192.0.2.2 -p "$port" -J -t "$SECS" -O "$OMIT" "$@" >"$out" 2>&1
+	local ns=$1 port=$2 out=$3 secs=$4 omit=$5
+	shift 5
+	nsx "$ns" iperf3 -c 192.0.2.2 -p "$port" -J -t "$secs" -O "$omit" "$@" >"$out" 2>&1
 }
 # mbps OUT: the receiver's goodput in Mbit/s (iperf3's end.sum_received).
 mbps() {
@@ -101,19 +102,19 @@ flock 9
 # TCP, 4 streams, each cap, both directions.
 for c in "c20 20 1 5201" "c100 100 2 5202" "c400 400 4 5204"; do
 	set -- $c
-	iperf "t-$1" "$4" "$T/$1-up.json" -P 4
+	iperf "t-$1" "$4" "$T/$1-up.json" "$SECS" "$OMIT" -P 4
 	up=$(mbps "$T/$1-up.json")
 	diag "$1 egress: $up Mbit/s ($(pct "$up" "$2")% of $2), retransmits" \
 		"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_sent"]["retransmits"])' "$T/$1-up.json")"
 	within "$1: TCP egress goodput, % of the cap" "$(pct "$up" "$2")" 85 102
-	iperf "t-$1" "$4" "$T/$1-down.json" -P 4 -R
+	iperf "t-$1" "$4" "$T/$1-down.json" "$SECS" "$OMIT" -P 4 -R
 	down=$(mbps "$T/$1-down.json")
 	within "$1: TCP ingress goodput (-R), % of the cap" "$(pct "$down" "$2")" 85 102
 done
 
 # Two interfaces of c100 at once: one cap between them.
-iperf t-c100 5202 "$T/if0.json" -P 4 &
-iperf t-c100-1 5203 "$T/if1.json" -P 4
+iperf t-c100 5202 "$T/if0.json" "$SECS" "$OMIT" -P 4 &
+iperf t-c100-1 5203 "$T/if1.json" "$SECS" "$OMIT" -P 4
 wait $!
 a=$(mbps "$T/if0.json")
 b=$(mbps "$T/if1.json")
@@ -127,12 +128,12 @@ check "c100: both interfaces got traffic through" -- \
 : >"$T/alone"
 : >"$T/noisy"
 for r in $(seq "$ROUNDS"); do
-	iperf t-free 5205 "$T/free.json" -P 4
+	iperf t-free 5205 "$T/free.json" "$QSECS" 1 -P 4
 	mbps "$T/free.json" >>"$T/alone"
-	nsx t-c100 iperf3 -c 192.0.2.2 -p 5202 -P 4 -t $((SECS + OMIT + 2)) >/dev/null 2>&1 &
+	nsx t-c100 iperf3 -c 192.0.2.2 -p 5202 -P 4 -t $((QSECS + 2)) >/dev/null 2>&1 &
 	noisy=$!
-	sleep 1
-	iperf t-free 5205 "$T/free.json" -P 4
+	sleep 0.5
+	iperf t-free 5205 "$T/free.json" "$QSECS" 1 -P 4
 	mbps "$T/free.json" >>"$T/noisy"
 	wait "$noisy"
 	diag "round $r: neighbour alone $(tail -1 "$T/alone"), beside c100 $(tail -1 "$T/noisy") Mbit/s"
@@ -161,14 +162,15 @@ delta() { # delta "A..." "B...": B - A, field by field
 }
 udp_sent() { # udp_sent OUT: datagrams the sender sent, and how many the receiver got
 	python3 -c 'import json, sys
-e = json.load(open(sys.argv[1]))["end"]["sum"]
-print(e["packets"], e["packets"] - e["lost_packets"])' "$1"
+e = json.load(open(sys.argv[1]))["end"]
+s, r = e["sum_sent"], e["sum_received"]
+print(s["packets"], r["packets"] - r["lost_packets"])' "$1"
 }
 
 # The flood's steady state: at most 102% of the cap gets through.
 for c in "c20 20 1 5201" "c100 100 2 5202" "c400 400 4 5204"; do
 	set -- $c
-	iperf "t-$1" "$4" "$T/$1-udp.json" -u -b $((2 * $2))M -l 1400
+	iperf "t-$1" "$4" "$T/$1-udp.json" "$QSECS" 1 -u -b $((2 * $2))M -l 1400
 	got=$(mbps "$T/$1-udp.json")
 	diag "$1: UDP flood at $((2 * $2)) Mbit/s, $got Mbit/s delivered"
 	within "$1: UDP flood delivered, % of the cap" "$(pct "$got" "$2")" 0 102
@@ -178,7 +180,7 @@ done
 capture_start peer eth0 "$T/far.pcap" "net 10.1.0.0/24" || bail "dumpcap did not start"
 before=$(live c20)
 d0=$($TGMAP drops c20 rate)
-iperf t-c20 5201 "$T/flood.json" -u -b 40M -l 1400 -O 0
+iperf t-c20 5201 "$T/flood.json" "$QSECS" 0 -u -b 40M -l 1400
 check "c20: capture complete, nothing dropped" -- capture_stop "$T/far.pcap"
 after=$(live c20)
 d1=$($TGMAP drops c20 rate)
