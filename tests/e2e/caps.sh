@@ -37,7 +37,7 @@ AGENT=
 cleanup() {
 	local pids
 	pids=$(jobs -p)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	[ -n "$pids" ] && { kill -9 $pids && wait $pids; } 2>/dev/null
 	[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
 	topo_cleanup
 	rm -rf "$T"
@@ -79,7 +79,8 @@ check "the caps are enforced, not only validated" -- \
 iperf() {
 	local ns=$1 port=$2 out=$3 secs=$4 omit=$5
 	shift 5
-	nsx "$ns" iperf3 -c 192.0.2.2 -p "$port" -J -t "$secs" -O "$omit" "$@" >"$out" 2>&1
+	timeout 60 ip netns exec "$ns" iperf3 -c 192.0.2.2 -p "$port" -J -t "$secs" -O "$omit" "$@" \
+		>"$out" 2>&1
 }
 # mbps OUT: the receiver's goodput in Mbit/s (iperf3's end.sum_received).
 mbps() {
@@ -93,6 +94,7 @@ within() {
 	awk -v g="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(g >= lo && g <= hi) }'
 	ok $? "$1: $2 in [$3, $4]"
 }
+quiet() { "$@" >/dev/null 2>&1; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", 100 * a / b }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -151,7 +153,7 @@ g = lambda d, k: rows.get(d, {}).get(k, 0)
 print(g("egress", "packets"), g("egress", "bytes"), g("ingress", "packets"), g("ingress", "bytes"))' "$1"
 }
 far() { # far PCAP NET: the same four numbers, from the capture
-	tshark -r "$1" -T fields -e frame.len -e ip.src -e ip.dst 2>/dev/null |
+	tshark -r "$1" -T fields -E occurrence=f -e frame.len -e ip.src -e ip.dst 2>/dev/null |
 		awk -v n="$2" '{ if (index($2, n) == 1) { ep++; eb += $1 }
 			 if (index($3, n) == 1) { ip++; ib += $1 } }
 		     END { print ep + 0, eb + 0, ip + 0, ib + 0 }'
@@ -188,7 +190,9 @@ read -r sent recvd <<<"$(udp_sent "$T/flood.json")"
 read -r dp db <<<"$(delta "$d0" "$d1")"
 billed=$(delta "$before" "$after")
 o=$(far "$T/far.pcap" 10.1.0.)
-udp_far=$(tshark -r "$T/far.pcap" -Y "udp && ip.src == 10.1.0.2" 2>/dev/null | wc -l)
+# iperf3's datagrams (1400 bytes of payload: 1442-byte frames; not its 4-byte hello)
+udp_far=$(tshark -r "$T/far.pcap" -T fields -E occurrence=f -e frame.len -e ip.src -e ip.proto \
+	2>/dev/null | awk '$1 == 1442 && $2 == "10.1.0.2" && $3 == 17' | wc -l)
 diag "c20: sent $sent datagrams, $recvd arrived ($udp_far on the far link); rate drops $dp frames, $db bytes"
 equal "c20: billed during the flood (egress and ingress packets, bytes) equals the far capture" \
 	"$billed" "$o"
@@ -205,7 +209,7 @@ check "c20: dropped bytes >= the lost datagrams' 1442-byte frames" -- \
 	test "$db" -ge $(((sent - recvd) * 1442))
 
 flock -u 9
-check "agent still healthy" -- "$TG" status -c "$T/tollgate.yaml"
+check "agent still healthy" -- quiet "$TG" status -c "$T/tollgate.yaml"
 "$TG" stop -c "$T/tollgate.yaml" --purge >/dev/null
 AGENT=
 tap_done
