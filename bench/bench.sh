@@ -61,7 +61,7 @@ printf '%-44s %10s %8.2f\n' "tollgate meter at tc ingress and egress" "$on" \
 caps() { # rate accuracy of the caps (docs/isolation.md, "Caps")
 	local cap ns port r
 	CAP_ROUNDS=${CAP_ROUNDS:-3}
-	CAP_SECS=${CAP_SECS:-6}
+	CAP_SECS=${CAP_SECS:-5}
 	echo
 	echo "== caps: rate accuracy (iperf3 to a peer, $CAP_SECS s after 2 s omitted, 4 TCP" \
 		"streams or a UDP flood at 2x, median of $CAP_ROUNDS rounds)"
