@@ -24,9 +24,8 @@
 enum { C_NONE, C_SEGMENT, C_BYTES, C_BOTH, C_QUOTA, C_MAX };
 
 static const char *const names[C_MAX] = {
-	"meter, no policy (baseline)",	   "meter + segmentation flag",
-	"meter + byte cap",		   "meter + byte and packet caps",
-	"meter + both caps + quota count",
+	"meter, no policy (baseline)",	"meter + segmentation flag",	   "meter + byte cap",
+	"meter + byte and packet caps", "meter + both caps + quota count",
 };
 
 static int cmp_u32(const void *a, const void *b)
