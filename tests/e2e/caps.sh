@@ -30,7 +30,7 @@ SECS=${SECS:-6} # measured seconds of a TCP run at a cap, after OMIT
 OMIT=${OMIT:-2}
 QSECS=${QSECS:-4} # the same for the neighbour and the UDP floods, after 1 s
 ROUNDS=${ROUNDS:-3} # neighbour rounds
-TGMAP="python3 $TG_ROOT/tests/lib/tgmap.py"
+KC="python3 $TG_ROOT/tests/lib/kcounters.py"
 
 T=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
 AGENT=
@@ -181,11 +181,11 @@ done
 # c20's flood again, whole (no -O), with a capture on the far link.
 capture_start peer eth0 "$T/far.pcap" "net 10.1.0.0/24" || bail "dumpcap did not start"
 before=$(live c20)
-d0=$($TGMAP drops c20 rate)
+d0=$($KC drops c20 rate)
 iperf t-c20 5201 "$T/flood.json" "$QSECS" 0 -u -b 40M -l 1400
 check "c20: capture complete, nothing dropped" -- capture_stop "$T/far.pcap"
 after=$(live c20)
-d1=$($TGMAP drops c20 rate)
+d1=$($KC drops c20 rate)
 read -r sent recvd <<<"$(udp_sent "$T/flood.json")"
 read -r dp db <<<"$(delta "$d0" "$d1")"
 billed=$(delta "$before" "$after")

@@ -25,7 +25,7 @@ QUOTA=5000000 # 5MB
 THROTTLE=2    # Mbit/s
 SECS=${SECS:-8}
 OMIT=${OMIT:-2}
-TGMAP="python3 $TG_ROOT/tests/lib/tgmap.py"
+KC="python3 $TG_ROOT/tests/lib/kcounters.py"
 
 T=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
 AGENT=
@@ -62,15 +62,15 @@ AGENT=$!
 check "agent starts" -- wait_for 15 "$TG" status -c "$T/tollgate.yaml" ||
 	{ cat "$T/agent.log"; bail "no agent"; }
 check "the agent gave each quota its period" -- wait_for 5 bash -c \
-	"[ \"\$($TGMAP quota qt | cut -d' ' -f3)\" != 0 ] && [ \"\$($TGMAP quota qb | cut -d' ' -f3)\" != 0 ]"
+	"[ \"\$($KC quota qt | cut -d' ' -f3)\" != 0 ] && [ \"\$($KC quota qb | cut -d' ' -f3)\" != 0 ]"
 
 billed() { # billed TENANT DIRECTION: bytes, from `tollgate tenants --json`
 	"$TG" tenants -c "$T/tollgate.yaml" --json -i 0 | python3 -c 'import json, sys
 print(sum(r["bytes"] for r in json.load(sys.stdin)
 	  if r["tenant"] == sys.argv[1] and r["direction"] == sys.argv[2]))' "$1" "$2"
 }
-used() { $TGMAP quota "$1" | cut -d' ' -f1; }
-exceeded() { $TGMAP quota "$1" | cut -d' ' -f2; }
+used() { $KC quota "$1" | cut -d' ' -f1; }
+exceeded() { $KC quota "$1" | cut -d' ' -f2; }
 event() { # event TENANT: the quota_exceeded lines for TENANT in the events file
 	grep -h '"type": "quota_exceeded"' "$T"/events.json* 2>/dev/null | grep "\"tenant\": \"$1\""
 }
@@ -122,7 +122,7 @@ udp=$(mbps "$T/udp.json")
 diag "qt throttled, UDP flood at 10 Mbit/s: $udp Mbit/s delivered"
 within "qt: UDP flood after the quota, % of the throttle rate" "$(pct "$udp" "$THROTTLE")" 0 102
 flock -u 9
-read -r dp db <<<"$($TGMAP drops qt quota_throttle)"
+read -r dp db <<<"$($KC drops qt quota_throttle)"
 check "qt: drops counted with reason quota_throttle ($dp)" -- test "${dp:-0}" -gt 0
 equal "qt: past the quota, used still equals the billed egress bytes" "$(used qt)" \
 	"$(billed qt egress)"
@@ -153,7 +153,7 @@ check "qb: nothing goes out any more (ping to the peer)" -- \
 	none nsx t-qb ping -c 2 -W 1 -i 0.2 -q 192.0.2.2
 check "qb: nothing comes in either (ping from the peer)" -- \
 	none nsx peer ping -c 2 -W 1 -i 0.2 -q 10.2.0.2
-read -r dp db <<<"$($TGMAP drops qb quota_block)"
+read -r dp db <<<"$($KC drops qb quota_block)"
 check "qb: drops counted with reason quota_block ($dp)" -- test "${dp:-0}" -gt 0
 check "qb: every datagram over the quota was dropped as quota_block" -- \
 	test "${dp:-0}" -ge $((sent - (qb_billed + 1441) / 1442))

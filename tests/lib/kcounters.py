@@ -3,10 +3,10 @@
 """The kernel's own counters, read from the pinned maps with bpftool (an oracle that does
 not go through tollgate's reader). Enum values are taken from include/tollgate.h.
 
-  tgmap.py drops TENANT REASON   -> "packets bytes" dropped for reason (rate, pps, ...)
-  tgmap.py quota TENANT          -> "used exceeded period_start"
-  tgmap.py stat NAME             -> a tg_stats counter summed over CPUs (events_produced)
-  tgmap.py id TENANT             -> the tenant's id
+  kcounters.py drops TENANT REASON   -> "packets bytes" dropped for reason (rate, pps, ...)
+  kcounters.py quota TENANT          -> "used exceeded period_start"
+  kcounters.py stat NAME             -> a tg_stats counter summed over CPUs (events_produced)
+  kcounters.py id TENANT             -> the tenant's id
 """
 import json
 import os
@@ -57,7 +57,7 @@ def tenant_id(name):
         v = formatted(lookup("tg_tenant_meta", i))["value"]
         if v["name"] == name:
             return i
-    sys.exit("tgmap: no tenant %s among the first ids" % name)
+    sys.exit("kcounters: no tenant %s among the first ids" % name)
 
 
 def percpu_sum(entry, fields):
