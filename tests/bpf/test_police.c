@@ -274,17 +274,17 @@ static void test_packet_cap(struct env *e)
 	int passed, r;
 
 	tap_check(apply(e, &l, &q) == 0, "packet cap: 1 packet/s egress applied");
-	/* The packet cap's burst is a tenth of a second's packets, at least 32. */
+	/* The packet cap's burst is 250 ms of its rate, at least TG_BURST_MIN_PKTS. */
 	r = run_frame(e, FROM_TENANT, f, len, GSO_SEGS);
 	tap_equal_u64(r, (uint64_t)TC_ACT_UNSPEC, "packet cap: a %d-segment super-packet passes",
 		      GSO_SEGS);
 	d0 = drops(e, TG_REASON_PPS);
-	passed = send_n(e, FROM_TENANT, 40, NULL);
+	passed = send_n(e, FROM_TENANT, TG_BURST_MIN_PKTS + 8, NULL);
 	d1 = drops(e, TG_REASON_PPS);
-	tap_equal_u64(passed, 32 - GSO_SEGS + 1,
-		      "packet cap: the super-packet counted %d frames of the 32-frame burst",
-		      GSO_SEGS);
-	tap_equal_u64(d1.packets - d0.packets, 40 - (32 - GSO_SEGS + 1),
+	tap_equal_u64(passed, TG_BURST_MIN_PKTS - GSO_SEGS + 1,
+		      "packet cap: the super-packet counted %d frames of the %d-frame burst",
+		      GSO_SEGS, TG_BURST_MIN_PKTS);
+	tap_equal_u64(d1.packets - d0.packets, 8 + GSO_SEGS - 1,
 		      "packet cap: drops counted, reason pps");
 	b0 = bucket(e, TG_DIR_EGRESS);
 	r = run_frame(e, FROM_TENANT, f, len, 1);
