@@ -43,7 +43,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
-BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest
+BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
@@ -146,6 +146,10 @@ $(OUT)/tests/test_cgroup: tests/bpf/test_cgroup.c tests/tap.h $(SKELS) $(OUT)/li
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+$(OUT)/tests/test_police: tests/bpf/test_police.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
@@ -153,6 +157,10 @@ $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/be
 $(OUT)/bench/prog_cost: bench/prog_cost.c $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUT)/bench/cap_cost: bench/cap_cost.c $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
 $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)

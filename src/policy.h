@@ -13,8 +13,13 @@
 #include "datapath.h"
 #include "events.h"
 
-/* The burst a cap gets when the configuration names none, in bytes (docs/isolation.md
- * says why this size). */
+/* The burst a cap gets when the configuration names none, in bytes: TG_BURST_MS of the
+ * rate, at least TG_BURST_MIN (docs/isolation.md says why). */
+#define TG_BURST_MS 250
+#define TG_BURST_MIN (160 * 1024)
+/* A packet-rate cap's burst: TG_BURST_MS of the rate, at least two 45-frame GSO
+ * super-packets and a few more. */
+#define TG_BURST_MIN_PKTS 96
 uint64_t tg_default_burst(uint64_t rate_bps);
 /* GCRA parameters for units_per_sec (bytes or packets) with a burst of burst_units. */
 void tg_rate_compute(uint64_t units_per_sec, uint64_t burst_units, struct tg_rate *out);

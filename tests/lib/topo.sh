@@ -76,6 +76,24 @@ topo_tenant() {
 		nud permanent
 }
 
+# topo_tenant_if NAME I K: a further interface of tenant NAME: namespace t-NAME-K behind
+# vt-NAME-K (matched by the same vt-NAME-* glob), address 10.I.0.2 with its own I.
+topo_tenant_if() {
+	local name=$1 i=$2 k=$3 hx ns=t-$1-$3 dev=vt-$1-$3
+	hx=$(printf '%02x' "$i")
+	ip netns add "$ns" && _quiet_ns "$ns"
+	ip link add "$dev" address "02:00:00:00:$hx:01" type veth peer name eth0 \
+		address "02:00:00:00:$hx:02" netns "$ns"
+	ip addr add "10.$i.0.1/24" dev "$dev"
+	nsx "$ns" ip addr add "10.$i.0.2/24" dev eth0
+	ip link set "$dev" up
+	nsx "$ns" ip link set eth0 up
+	nsx "$ns" ip route add default via "10.$i.0.1"
+	ip neigh replace "10.$i.0.2" lladdr "02:00:00:00:$hx:02" dev "$dev" nud permanent
+	nsx "$ns" ip neigh replace "10.$i.0.1" lladdr "02:00:00:00:$hx:01" dev eth0 \
+		nud permanent
+}
+
 # topo NAME ARGS...: builds one piece with errexit, failing as a whole.
 topo() {
 	(
