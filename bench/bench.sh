@@ -80,8 +80,6 @@ caps() { # rate accuracy of the caps (docs/isolation.md, "Caps")
 	wait_for 10 nsx peer bash -c 'exec 3<>/dev/tcp/127.0.0.1/5204' || return 1
 	"$TG" run -c "$T/caps.yaml" >"$T/caps.log" 2>&1 &
 	wait_for 10 "$TG" status -c "$T/caps.yaml" || { cat "$T/caps.log"; return 1; }
-	exec 9>/tmp/tg-bench.lock
-	flock 9
 	for r in $(seq "$CAP_ROUNDS"); do
 		for cap in 20 100 400; do
 			ns=t-c$cap
@@ -101,7 +99,6 @@ print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] /
 				"TCP -R $(tail -1 "$T/cap-$cap-tcp-R"), UDP $(tail -1 "$T/cap-$cap-udp") Mbit/s"
 		done
 	done
-	flock -u 9
 	"$TG" stop -c "$T/caps.yaml" --purge >/dev/null
 	printf '%-12s %12s %8s %12s %8s %12s %8s\n' "cap Mbit/s" "TCP egress" "ratio" \
 		"TCP ingress" "ratio" "UDP flood" "ratio"

@@ -16,12 +16,11 @@
 # billed, what it dropped is not), and the kernel's drop counter must account for every
 # datagram the peer did not receive.
 #
-# Timing-sensitive: measurements hold /tmp/tg-bench.lock (shared with other benchmarks).
 . "$(dirname "$0")/../lib/topo.sh"
 tg_sandbox "$0" "$@" || { echo "not ok 1 - cannot enter a private namespace"; exit 1; }
 . "$TG_ROOT/tests/lib/tap.sh"
 
-for tool in ip ethtool dumpcap tshark iperf3 bpftool python3 flock; do
+for tool in ip ethtool dumpcap tshark iperf3 bpftool python3; do
 	command -v "$tool" >/dev/null || bail "$tool is not installed (make deps installs it)"
 done
 [ -x "$TG" ] || bail "$TG is not built"
@@ -98,8 +97,6 @@ quiet() { "$@" >/dev/null 2>&1; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", 100 * a / b }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-exec 9>/tmp/tg-bench.lock
-flock 9
 
 # TCP, 4 streams, each cap, both directions.
 for c in "c20 20 1 5201" "c100 100 2 5202" "c400 400 4 5204"; do
@@ -208,7 +205,6 @@ check "c20: and the other rate drops are few (<= the tenant's $tcp_far TCP segme
 check "c20: dropped bytes >= the lost datagrams' 1442-byte frames" -- \
 	test "$db" -ge $(((sent - recvd) * 1442))
 
-flock -u 9
 check "agent still healthy" -- quiet "$TG" status -c "$T/tollgate.yaml"
 "$TG" stop -c "$T/tollgate.yaml" --purge >/dev/null
 AGENT=

@@ -111,8 +111,6 @@ at=$(echo "$ev" | sed -n 's/.*"used": \([0-9]*\).*/\1/p')
 within "qt: the event's bytes used at the switch" "${at:-0}" "$QUOTA" $((QUOTA + 70000))
 equal "qt: exactly one quota_exceeded event" "$(event qt | wc -l)" 1
 
-exec 9>/tmp/tg-bench.lock
-flock 9
 timeout 60 ip netns exec t-qt iperf3 -c 192.0.2.2 -p 5201 -J -P 4 -t "$SECS" -O "$OMIT" >"$T/tcp.json" 2>&1
 tcp=$(mbps "$T/tcp.json")
 diag "qt throttled, TCP 4 streams: $tcp Mbit/s"
@@ -121,7 +119,6 @@ timeout 60 ip netns exec t-qt iperf3 -c 192.0.2.2 -p 5201 -J -u -b 10M -l 1400 -
 udp=$(mbps "$T/udp.json")
 diag "qt throttled, UDP flood at 10 Mbit/s: $udp Mbit/s delivered"
 within "qt: UDP flood after the quota, % of the throttle rate" "$(pct "$udp" "$THROTTLE")" 0 102
-flock -u 9
 read -r dp db <<<"$($KC drops qt quota_throttle)"
 check "qt: drops counted with reason quota_throttle ($dp)" -- test "${dp:-0}" -gt 0
 equal "qt: past the quota, used still equals the billed egress bytes" "$(used qt)" \
