@@ -16,7 +16,7 @@
 tg_sandbox "$0" "$@" || { echo "not ok 1 - cannot enter a private namespace"; exit 1; }
 . "$TG_ROOT/tests/lib/tap.sh"
 
-for tool in ip ethtool dumpcap tshark iperf3 bpftool python3 flock ping; do
+for tool in ip ethtool dumpcap tshark iperf3 bpftool python3 ping; do
 	command -v "$tool" >/dev/null || bail "$tool is not installed (make deps installs it)"
 done
 [ -x "$TG" ] || bail "$TG is not built"
