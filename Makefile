@@ -154,11 +154,11 @@ $(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/be
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/bench/prog_cost: bench/prog_cost.c $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
+$(OUT)/bench/prog_cost: bench/prog_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LDLIBS) -o $@
 
-$(OUT)/bench/cap_cost: bench/cap_cost.c $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+$(OUT)/bench/cap_cost: bench/cap_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 

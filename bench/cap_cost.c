@@ -16,6 +16,7 @@
 
 #include "policy.h"
 #include "tenant.skel.h"
+#include "test_run.h"
 #include "tollgate.h"
 
 #define ROUNDS 9
@@ -27,47 +28,6 @@ static const char *const names[C_MAX] = {
 	"meter, no policy (baseline)",	"meter + segmentation flag",	   "meter + byte cap",
 	"meter + byte and packet caps", "meter + both caps + quota count",
 };
-
-static int cmp_u32(const void *a, const void *b)
-{
-	return (int)(*(const uint32_t *)a > *(const uint32_t *)b) -
-	       (int)(*(const uint32_t *)a < *(const uint32_t *)b);
-}
-
-/* A 64-byte frame: Ethernet, IPv4, TCP SYN, padding; from the tenant to 192.0.2.2. */
-static void syn_frame(uint8_t *f)
-{
-	memset(f, 0, 64);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 40;
-	f[22] = 64;
-	f[23] = 6;
-	inet_pton(AF_INET, "10.1.0.2", f + 26);
-	inet_pton(AF_INET, "192.0.2.2", f + 30);
-	f[36] = 0x1f; /* dport 8080 */
-	f[37] = 0x90;
-	f[46] = 0x50;
-	f[47] = 0x02; /* SYN */
-}
-
-static uint32_t run_ns(int prog_fd, uint8_t *frame, int repeat)
-{
-	struct __sk_buff ctx = { .ifindex = 1 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-		perror("BPF_PROG_TEST_RUN");
-		exit(1);
-	}
-	if (opts.retval != (uint32_t)-1) {
-		fprintf(stderr, "cap_cost: the program dropped a packet (%d): caps too tight\n",
-			(int)opts.retval);
-		exit(1);
-	}
-	return opts.duration;
-}
 
 static void policy_for(int c, struct tg_policy *p)
 {
@@ -114,9 +74,18 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int c = 0; c < C_MAX; c++) {
+			uint32_t verdict;
+
 			policy_for(c, &p);
 			bpf_map_update_elem(bpf_map__fd(meter->maps.tg_policy), &id, &p, BPF_ANY);
-			ns[c][r] = run_ns(prog, frame, repeat);
+			ns[c][r] = run_ns(prog, frame, repeat, &verdict);
+			if (verdict != (uint32_t)-1) {
+				fprintf(stderr,
+					"cap_cost: the program dropped a packet (%d): caps too "
+					"tight\n",
+					(int)verdict);
+				return 1;
+			}
 		}
 	}
 	printf("%-44s %10s %8s\n", "BPF_PROG_TEST_RUN, 64-byte TCP SYN, tc ingress", "median ns",

@@ -13,46 +13,11 @@
 #include <bpf/libbpf.h>
 
 #include "empty_tc.skel.h"
+#include "test_run.h"
 #include "tollgate.h"
 #include "tenant.skel.h"
 
 #define ROUNDS 9
-
-static int cmp_u32(const void *a, const void *b)
-{
-	return (int)(*(const uint32_t *)a > *(const uint32_t *)b) -
-	       (int)(*(const uint32_t *)a < *(const uint32_t *)b);
-}
-
-/* A 64-byte frame: Ethernet, IPv4, TCP SYN, padding. */
-static void syn_frame(uint8_t *f)
-{
-	memset(f, 0, 64);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[17] = 40;
-	f[22] = 64;
-	f[23] = 6;
-	inet_pton(AF_INET, "10.1.0.2", f + 26);
-	inet_pton(AF_INET, "192.0.2.2", f + 30);
-	f[36] = 0x1f; /* dport 8080 */
-	f[37] = 0x90;
-	f[46] = 0x50;
-	f[47] = 0x02; /* SYN */
-}
-
-static uint32_t run_ns(int prog_fd, uint8_t *frame, int repeat)
-{
-	struct __sk_buff ctx = { .ifindex = 1 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-		perror("BPF_PROG_TEST_RUN");
-		exit(1);
-	}
-	return opts.duration;
-}
 
 int main(int argc, char **argv)
 {
@@ -80,11 +45,13 @@ int main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++) {
 		ifc.role = TG_ROLE_TENANT;
 		bpf_map_update_elem(bpf_map__fd(meter->maps.tg_ifaces), &key, &ifc, BPF_ANY);
-		base[r] = run_ns(bpf_program__fd(empty->progs.empty_tc), frame, repeat);
-		tenant[r] = run_ns(bpf_program__fd(meter->progs.tg_meter_ingress), frame, repeat);
+		base[r] = run_ns(bpf_program__fd(empty->progs.empty_tc), frame, repeat, NULL);
+		tenant[r] =
+			run_ns(bpf_program__fd(meter->progs.tg_meter_ingress), frame, repeat, NULL);
 		ifc.role = TG_ROLE_UPLINK;
 		bpf_map_update_elem(bpf_map__fd(meter->maps.tg_ifaces), &key, &ifc, BPF_ANY);
-		uplink[r] = run_ns(bpf_program__fd(meter->progs.tg_meter_egress), frame, repeat);
+		uplink[r] =
+			run_ns(bpf_program__fd(meter->progs.tg_meter_egress), frame, repeat, NULL);
 	}
 	qsort(base, ROUNDS, sizeof(base[0]), cmp_u32);
 	qsort(tenant, ROUNDS, sizeof(tenant[0]), cmp_u32);
