@@ -6,7 +6,7 @@
 # every address the tenants' processes talk to, and a server in the root cgroup
 # listens on them. The tenants' processes are tests/lib/cg_client.py, started inside their
 # cgroups, reporting every result as the errno the process saw. Counters are read from
-# the pinned maps with bpftool (tests/lib/tgmap.py).
+# the pinned maps with bpftool (tests/lib/kcounters.py).
 #
 #   acme   max_connections 50, raw sockets denied, its own deny list
 #   beta   no caps; gamma may talk to it (allow_tenants)
@@ -27,7 +27,7 @@ T=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
 TOP=tollgate-e2e-$$
 CG=$CGROOT/$TOP
 PIN=/sys/fs/bpf/tollgate
-MAP="python3 $TG_ROOT/tests/lib/tgmap.py $PIN"
+MAP="env TG_PIN=$PIN python3 $TG_ROOT/tests/lib/kcounters.py"
 CLIENTS=()
 stress=()
 AGENT=
@@ -157,7 +157,7 @@ errno_of() { # the number after NAME= in a client's answer, 0 when absent
 check "agent starts" -- agent_start || { cat "$LOG"; bail "the agent did not start"; }
 check "a missing tenant cgroup is reported with tenant and path" -- \
 	grep -q "tenant acme: cgroup /$TOP/missing: does not exist" "$LOG"
-ACME=$($MAP tenant acme) && BETA=$($MAP tenant beta) && GAMMA=$($MAP tenant gamma) ||
+ACME=$($MAP id acme) && BETA=$($MAP id beta) && GAMMA=$($MAP id gamma) ||
 	bail "cannot read the tenant ids"
 
 # tg_cgroups: each directory's id is its kernfs node id (name_to_handle_at's handle, the

@@ -7,6 +7,11 @@ not go through tollgate's reader). Enum values are taken from include/tollgate.h
   kcounters.py quota TENANT          -> "used exceeded period_start"
   kcounters.py stat NAME             -> a tg_stats counter summed over CPUs (events_produced)
   kcounters.py id TENANT             -> the tenant's id
+  kcounters.py conns TENANT          -> tg_conns: the tenant's counted TCP connections
+  kcounters.py cgroups               -> tg_cgroups: "cgroup_id tenant level" per line
+
+TENANT is a name or a numeric id. The pin directory is $TG_PIN (default
+/sys/fs/bpf/tollgate).
 """
 import json
 import os
@@ -53,6 +58,8 @@ def formatted(v):
 
 
 def tenant_id(name):
+    if name.isdigit():
+        return int(name)
     for i in range(1, 64):
         v = formatted(lookup("tg_tenant_meta", i))["value"]
         if v["name"] == name:
@@ -86,6 +93,15 @@ def main():
         print(sum(c["value"] for c in e["values"]))
     elif cmd == "id":
         print(tenant_id(sys.argv[2]))
+    elif cmd == "conns":
+        print(formatted(lookup("tg_conns", tenant_id(sys.argv[2])))["value"])
+    elif cmd == "cgroups":
+        out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned",
+                              os.path.join(PIN, "tg_cgroups")],
+                             check=True, capture_output=True, text=True).stdout
+        for e in json.loads(out):
+            e = formatted(e)
+            print(e["key"], e["value"]["tenant_id"], e["value"]["level"])
     else:
         sys.exit(__doc__)
 
