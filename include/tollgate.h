@@ -58,6 +58,9 @@ enum tg_iface_role {
 
 enum tg_iface_flags {
 	TG_IFACE_CREATED_CLSACT = 1 << 0, /* Tollgate created the clsact qdisc */
+	TG_IFACE_XDP_METERS = 1 << 1,	  /* XDP bills this link's ingress (native mode, or a
+					   * replay tap); otherwise tc ingress does */
+	TG_IFACE_XDP_NATIVE = 1 << 2,	  /* the guard runs in the driver (else generic) */
 };
 
 /* tg_ifaces: ifindex -> role and tenant */
@@ -218,9 +221,17 @@ enum tg_reason {
 	TG_REASON_RAW_SOCKET = 6,     /* raw socket refused */
 	TG_REASON_QUOTA_BLOCK = 7,    /* quota used up, action block */
 	TG_REASON_QUOTA_THROTTLE = 8, /* over the quota's throttle rate */
+	/* The uplink guard (docs/guard.md); counted against the destination's tenant. */
+	TG_REASON_GUARD_DENY = 9,     /* blocklist or a guard rule with action drop */
+	TG_REASON_BAN = 10,	      /* source banned (SYN-flood guard or `tollgate block`) */
+	TG_REASON_SRC_RATE = 11,      /* over the per-source packet or bit rate */
+	TG_REASON_SYN_FLOOD = 12,     /* SYN of an unvalidated source during a SYN flood */
+	TG_REASON_SQLI = 13,	      /* signature: SQL injection in an HTTP request */
+	TG_REASON_TRAVERSAL = 14,     /* signature: path traversal in an HTTP request */
+	TG_REASON_HONEYPOT = 15,      /* redirected to the honeypot (not a drop) */
 	TG_REASON_MAX,
 };
-#define TG_REASON_SLOTS 16 /* room for the uplink guard's reasons; a power of two */
+#define TG_REASON_SLOTS 16 /* every reason has a slot; a power of two */
 #define TG_DROP_CELLS (TG_MAX_TENANTS * TG_REASON_SLOTS)
 
 /* A rate as GCRA parameters: each unit (byte or packet) advances the bucket's
@@ -239,6 +250,7 @@ enum tg_policy_flags {
 	TG_POL_ENFORCE = 1 << 3,   /* anything at all to enforce (fast path when clear) */
 	TG_POL_QUOTA_IN = 1 << 4,  /* ingress bytes count toward the quota */
 	TG_POL_QUOTA_OUT = 1 << 5, /* egress bytes count toward the quota */
+	TG_POL_GUARD_SCOPE = 1 << 6, /* the uplink guard has rules scoped to this tenant */
 };
 
 enum tg_quota_action {
@@ -321,6 +333,20 @@ struct tg_cgroup_val {
 enum tg_event_type {
 	TG_EV_ENFORCE = 1,	  /* a drop or refusal, reason in .reason */
 	TG_EV_QUOTA_EXCEEDED = 2, /* the tenant's quota is used up; .value = bytes used */
+	TG_EV_GUARD = 3,	  /* the uplink guard acted on a packet: .reason, .action,
+				   * .rule; rate-limited per source and reason */
+	TG_EV_SYN_FLOOD = 4,	  /* a SYN flood began: .value = SYNs per second seen */
+	TG_EV_BAN = 5,		  /* the SYN-flood guard banned .src; .value = TTL in ns */
+};
+
+/* What the guard did (tg_event.action). */
+enum tg_guard_action {
+	TG_GA_NONE = 0,	    /* no verdict: the next stage decides */
+	TG_GA_ALLOW = 1,    /* allowlisted: the rest of the guard is skipped */
+	TG_GA_DROP = 2,	    /* dropped */
+	TG_GA_HONEYPOT = 3, /* redirected to the honeypot interface */
+	TG_GA_ALERT = 4,    /* let through, reported */
+	TG_GA_COOKIE = 5,   /* a SYN answered from XDP with a cookie SYN-ACK */
 };
 
 struct tg_event {
@@ -339,6 +365,9 @@ struct tg_event {
 	__u32 pid;
 	__u32 uid;
 	char comm[16];
+	__u32 rule;   /* guard: id of the configured rule (0 = none; see tg_guard_rule) */
+	__u8 action;  /* guard: enum tg_guard_action */
+	__u8 pad2[3];
 };
 
 /* tg_event_limit: array indexed like tg_drops; at most one event per cell per
@@ -347,6 +376,161 @@ struct tg_event {
 struct tg_event_limit {
 	__u64 last_ns;
 	__u64 suppressed;
+};
+
+/*
+ * The uplink guard (docs/guard.md): XDP on uplink.interfaces. Order per frame: source
+ * sets and rules (allow > ban > deny), per-source rates, the SYN-flood guard, the
+ * honeypot, then the signature stage by tail call; what passes is metered.
+ */
+#define TG_MAX_GUARD_CIDRS (1u << 21) /* allow + block + rule prefixes, per family */
+#define TG_MAX_BANS 262144	      /* banned prefixes per family */
+#define TG_MAX_SOURCES 262144	      /* per-source rate buckets (LRU) */
+#define TG_MAX_VALIDATED 65536	      /* sources that passed the SYN check (LRU) */
+#define TG_MAX_HONEY_FLOWS 65536      /* flows pinned to the honeypot (LRU) */
+#define TG_MAX_GUARD_GROUPS 4096      /* rule groups (prefixes with protocol/port rules) */
+#define TG_GUARD_GROUP_RULES 8
+#define TG_MAX_SIG_PORTS 8
+#define TG_SIG_SCAN 512 /* bytes of an HTTP request the signature stage reads */
+
+/* tg_gset4/6: LPM keyed by (scope, source prefix); scope = the destination's tenant id
+ * for a tenant's own rules, 0 for rules about every destination. Same layout as the
+ * deny keys: prefixlen = 32 + address bits, scope in network order. */
+struct tg_gset4_key {
+	__u32 prefixlen;
+	__u32 scope;
+	__u8 addr[4];
+};
+
+struct tg_gset6_key {
+	__u32 prefixlen;
+	__u32 scope;
+	__u8 addr[16];
+};
+
+/* The value: a verdict for every packet of the prefix, or a group of protocol/port
+ * rules (action TG_GA_NONE and group != 0). User space pushes rules down, so the longest
+ * match alone decides. */
+struct tg_gset_val {
+	__u8 action; /* enum tg_guard_action */
+	__u8 pad;
+	__u16 group; /* index into tg_guard_groups, 0 = none */
+	__u32 rule;  /* rule id for events (the blocklist entry or rule that decided) */
+};
+
+struct tg_guard_rule {
+	__u8 proto; /* 0 = any */
+	__u8 action;
+	__u16 port_lo, port_hi; /* destination ports, host order */
+	__u16 pad;
+	__u32 rule;
+};
+
+struct tg_guard_group {
+	__u32 n; /* the first matching rule decides; none matching: no verdict */
+	struct tg_guard_rule r[TG_GUARD_GROUP_RULES];
+};
+
+/* tg_bans4/6: LPM on source prefix (struct tg_lpm4_key / tg_lpm6_key). */
+enum tg_ban_origin {
+	TG_BAN_MANUAL = 1,    /* tollgate block */
+	TG_BAN_SYN_FLOOD = 2, /* over its SYN budget during a SYN flood */
+	TG_BAN_SIGNATURE = 3, /* sent a request a drop signature matched */
+};
+
+struct tg_ban {
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = until unblocked */
+	__u64 created_ns;
+	__u8 origin; /* enum tg_ban_origin */
+	__u8 action; /* TG_GA_DROP or TG_GA_HONEYPOT */
+	__u16 pad;
+	__u32 rule;
+};
+
+/* tg_sources (LRU hash): per-source buckets, keyed by the source's prefix
+ * (guard.source_prefix4/6). Updated lock-free (compare and swap). */
+struct tg_src_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16]; /* masked to the configured prefix */
+};
+
+struct tg_src_state {
+	__u64 tat_packets; /* GCRA theoretical arrival times, ns */
+	__u64 tat_bytes;
+	__u64 tat_syn; /* the source's SYN budget */
+};
+
+/* tg_guard: one element, written by user space. */
+enum tg_guard_flags {
+	TG_GUARD_ON = 1 << 0,	    /* anything configured at all */
+	TG_GUARD_SETS = 1 << 1,	    /* tg_gset4/6 hold entries of scope 0 */
+	TG_GUARD_SRC_LIMIT = 1 << 2, /* per-source rates */
+	TG_GUARD_SYN = 1 << 3,	    /* the SYN-flood guard */
+	TG_GUARD_SYN_COOKIE = 1 << 4, /* answer unvalidated SYNs with cookies (else drop) */
+	TG_GUARD_HONEYPOT = 1 << 5, /* honeypot redirect configured */
+	TG_GUARD_SIG = 1 << 6,	    /* signature stage on */
+	TG_GUARD_SIG_DROP = 1 << 7, /* signature matches are dropped (else alert) */
+	TG_GUARD_BAN_HONEYPOT = 1 << 8, /* detector bans redirect instead of dropping */
+};
+
+struct tg_guard_conf {
+	__u32 flags;	     /* enum tg_guard_flags */
+	__u8 src_prefix4;    /* per-source buckets key on this prefix (default 32) */
+	__u8 src_prefix6;    /* (default 64) */
+	__u16 pad;
+	struct tg_rate src_pps; /* per-source packets; scale 0 = none */
+	struct tg_rate src_bps; /* per-source wire bytes */
+	struct tg_rate syn_rate; /* all SYNs together: the flood threshold */
+	struct tg_rate syn_src;	 /* a source's SYN budget during a flood */
+	__u64 syn_hold_ns;	 /* a flood lasts this long after the last SYN over threshold */
+	__u64 ban_ns;		 /* TTL of the detector's bans */
+	__u64 validated_ns;	 /* how long a source that passed the SYN check stays valid */
+	__u32 honeypot_ifindex;
+	__u8 honeypot_mac[6];	  /* the honeypot's next hop: destination MAC of redirects */
+	__u8 honeypot_src_mac[6]; /* MAC of the honeypot interface: their source MAC */
+	__u16 sig_ports[TG_MAX_SIG_PORTS]; /* destination ports, host order; 0 = unused */
+	__u32 rule_sqli, rule_traversal;   /* rule ids for signature events */
+	__u32 rule_syn, rule_src_rate;	   /* rule ids for SYN-guard and rate events */
+};
+
+/* tg_syn (array of one, shared by all CPUs): the SYN-flood detector. */
+struct tg_syn_state {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tat;	    /* GCRA of all SYNs against syn_rate */
+	__u64 flood_until;  /* CLOCK_MONOTONIC; a flood is on while now < flood_until */
+	__u64 flood_start;  /* when the current flood was detected */
+	__u64 floods;	    /* floods detected since the maps exist */
+	__u64 window_start; /* the SYN count of the last second, for the event's rate */
+	__u64 window_syns;
+};
+
+/* tg_valid (LRU hash): sources that answered a cookie, keyed like tg_sources with a full
+ * prefix; value = CLOCK_MONOTONIC time of validation. */
+
+/* tg_honey_flows (LRU hash): flows once sent to the honeypot stay there. */
+struct tg_honey_key {
+	__u8 family;
+	__u8 proto;
+	__u16 sport, dport; /* network order */
+	__u16 pad;
+	__u8 src[16], dst[16];
+};
+
+/* tg_guard_evlimit (LRU hash): guard events, at most one per source and reason per
+ * TG_EVENT_INTERVAL_NS; the value is a struct tg_event_limit. */
+struct tg_guard_evkey {
+	__u8 family;
+	__u8 reason;
+	__u16 pad;
+	__u8 src[16];
+};
+
+/* Program array of the uplink's optional stages, reached by tail call. */
+enum tg_stage {
+	TG_STAGE_SIG = 0, /* HTTP signatures (bpf/lib/sig.h) */
+	TG_STAGE_MAX,
 };
 
 #endif /* TOLLGATE_H */

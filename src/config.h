@@ -19,6 +19,7 @@
 #define TG_DEFAULT_PIN_PATH "/sys/fs/bpf/tollgate"
 #define TG_DEFAULT_RUN_DIR "/run/tollgate"
 #define TG_DEFAULT_EVENTS "/var/log/tollgate/events.json"
+#define TG_DEFAULT_AUDIT "/var/log/tollgate/audit.log"
 
 struct tg_cidr {
 	int family;	  /* AF_INET or AF_INET6 */
@@ -99,6 +100,63 @@ struct tg_ipfix_conf {
 	uint32_t domain;   /* observation domain id, default 1 */
 };
 
+/* The uplink guard (uplink: in the file; docs/guard.md). */
+enum tg_xdp_mode {
+	TG_XDP_AUTO = 0, /* native where the driver supports it, else generic */
+	TG_XDP_NATIVE,
+	TG_XDP_GENERIC,
+};
+
+/* uplink.rules[]: packets from src (any source when any_src) towards tenant's addresses
+ * (tenant -1: every destination), optionally only proto and destination ports. */
+struct tg_guard_rule_conf {
+	struct tg_cidr src;
+	bool any_src;		   /* no src: 0.0.0.0/0 and ::/0 */
+	int tenant;		   /* index into tg_config.tenants, -1 = every destination */
+	uint8_t proto;		   /* 0 = any */
+	uint16_t port_lo, port_hi; /* 0..65535 = any */
+	int action;		   /* TG_GA_DROP, TG_GA_ALLOW, TG_GA_HONEYPOT or TG_GA_ALERT */
+};
+
+struct tg_guard_config {
+	bool enabled; /* uplink: has at least one guard key (everything below is off otherwise) */
+	int xdp_mode; /* enum tg_xdp_mode */
+	/* allowlist + allowlist_files, blocklist + blocklist_files: the files are read when
+	 * the configuration is loaded (one CIDR per line, '#' comments), so a bad line is an
+	 * error of the configuration, FILE:LINE. */
+	struct tg_cidr *allow;
+	size_t n_allow;
+	struct tg_cidr *block;
+	size_t n_block;
+	struct tg_guard_rule_conf *rules;
+	size_t n_rules;
+	/* rate_limit: per source (or source prefix) */
+	uint64_t src_pps;	    /* packets per second, 0 = none */
+	uint64_t src_bps;	    /* bits per second, 0 = none */
+	uint64_t src_burst_ms;	    /* burst as time at the rate, default 1000 */
+	uint8_t src_prefix4;	    /* default 32 */
+	uint8_t src_prefix6;	    /* default 64 */
+	/* syn_flood */
+	bool syn;		    /* syn_flood present */
+	uint64_t syn_threshold;	    /* SYNs per second, all sources together (required) */
+	uint64_t syn_source_budget; /* SYNs per second a source may send during a flood
+				     * before it is banned, default 10 */
+	uint64_t syn_ban_ttl_ms;    /* default 60 s */
+	uint64_t syn_hold_ms;	    /* the flood state outlasts the last excess SYN, default 10 s */
+	uint64_t syn_validated_ttl_ms; /* a source that answered a cookie, default 10 min */
+	bool syn_cookie;	       /* mode: cookie (default drop) */
+	/* honeypot */
+	char honeypot_if[TG_IFNAME_MAX]; /* "" = no honeypot */
+	uint8_t honeypot_mac[6];	 /* the honeypot host's MAC (required with interface) */
+	struct tg_cidr *honeypot_sources; /* flagged by rule: always redirected */
+	size_t n_honeypot_sources;
+	bool honeypot_bans; /* detector bans redirect to the honeypot instead of dropping */
+	/* signatures */
+	uint16_t sig_ports[TG_MAX_SIG_PORTS];
+	size_t n_sig_ports; /* 0 = signature stage off */
+	bool sig_drop;	    /* action: drop (default alert) */
+};
+
 struct tg_config {
 	char *path;
 	char node[64];
@@ -119,6 +177,8 @@ struct tg_config {
 	bool segmentation; /* isolation.segmentation, default true: tenants cannot reach each
 			    * other's addresses unless allow_tenants says so */
 	char *events_path; /* outputs.events, default TG_DEFAULT_EVENTS */
+	char *audit_path;  /* outputs.audit, default TG_DEFAULT_AUDIT */
+	struct tg_guard_config guard;
 };
 
 /* One diagnostic, positioned in the file (1-based line and column). */

@@ -17,6 +17,8 @@ struct tg_maps {
 	int unparsed, flows, frags, class4, class6, class_meta;
 	int policy, buckets, quota, drops, deny4, deny6, peers, cgroups, conns, events;
 	int event_limit;
+	int guard, gset4, gset6, guard_groups, bans4, bans6, sources, syn, valid, honey_flows;
+	int guard_evlimit;
 };
 
 /* clang-format off */
@@ -24,7 +26,9 @@ struct tg_maps {
 	X(tenant_stats) X(stats) X(ifaces) X(lpm4) X(lpm6) X(tenant_meta) X(state) \
 	X(unparsed) X(flows) X(frags) X(class4) X(class6) X(class_meta) \
 	X(policy) X(buckets) X(quota) X(drops) X(deny4) X(deny6) X(peers) X(cgroups) \
-	X(conns) X(events) X(event_limit)
+	X(conns) X(events) X(event_limit) \
+	X(guard) X(gset4) X(gset6) X(guard_groups) X(bans4) X(bans6) X(sources) X(syn) \
+	X(valid) X(honey_flows) X(guard_evlimit)
 /* clang-format on */
 
 void tg_maps_init(struct tg_maps *m);

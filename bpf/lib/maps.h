@@ -222,6 +222,101 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_event_limit SEC(".maps");
 
+/* The uplink guard (docs/guard.md). */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_guard_conf);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_guard SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_GUARD_CIDRS);
+	__type(key, struct tg_gset4_key);
+	__type(value, struct tg_gset_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_gset4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_GUARD_CIDRS);
+	__type(key, struct tg_gset6_key);
+	__type(value, struct tg_gset_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_gset6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_MAX_GUARD_GROUPS);
+	__type(key, __u32);
+	__type(value, struct tg_guard_group);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_guard_groups SEC(".maps");
+
+/* Bans: written by the kernel (the SYN-flood guard) and by `tollgate block` alike. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_BANS);
+	__type(key, struct tg_lpm4_key);
+	__type(value, struct tg_ban);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_bans4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TG_MAX_BANS);
+	__type(key, struct tg_lpm6_key);
+	__type(value, struct tg_ban);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_bans6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_MAX_SOURCES);
+	__type(key, struct tg_src_key);
+	__type(value, struct tg_src_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_syn_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_syn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_MAX_VALIDATED);
+	__type(key, struct tg_src_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_valid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_MAX_HONEY_FLOWS);
+	__type(key, struct tg_honey_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_honey_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tg_guard_evkey);
+	__type(value, struct tg_event_limit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_guard_evlimit SEC(".maps");
+
 static __always_inline void tg_stat_add(enum tg_stat idx, __u64 n)
 {
 	__u32 key = idx;
