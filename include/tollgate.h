@@ -63,6 +63,10 @@ enum tg_iface_flags {
 	TG_IFACE_XDP_NATIVE = 1 << 2,	  /* the guard runs in the driver (else generic) */
 };
 
+/* XDP metadata (4 bytes before the frame) of a frame the uplink's XDP program billed;
+ * tc ingress leaves such frames alone. */
+#define TG_XDP_METERED 0x7467786d /* "tgxm" */
+
 /* tg_ifaces: ifindex -> role and tenant */
 struct tg_iface {
 	__u32 tenant_id; /* TG_ROLE_TENANT only */

@@ -13,7 +13,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 
+#include "config.h"
 #include "datapath.h"
 #include "cgroup.skel.h"
 #include "netlink.h"
@@ -359,15 +361,21 @@ static int load_uplink(struct tg_datapath *dp)
 		if (strncmp(name, "tg_", 3))
 			continue; /* its own .bss */
 		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
-		if (!mine)
-			return -ENOENT;
 		err = bpf_map__set_pin_path(map, NULL);
-		if (!err)
+		if (!err && mine) /* else its own (stages, scratch): private, never pinned */
 			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
 		if (err)
 			return err;
 	}
-	return uplink_bpf__load(dp->xdp);
+	err = uplink_bpf__load(dp->xdp);
+	if (!err) {
+		uint32_t key = TG_STAGE_SIG;
+		int fd = bpf_program__fd(dp->xdp->progs.tg_stage_sig);
+
+		if (bpf_map_update_elem(bpf_map__fd(dp->xdp->maps.tg_stages), &key, &fd, BPF_ANY))
+			err = -errno;
+	}
+	return err;
 }
 
 /* The cgroup object shares the tenant object's maps by fd as the XDP one does. Its own
@@ -536,7 +544,8 @@ int tg_datapath_cgroup_prog(const struct tg_datapath *dp, enum tg_cgroup_prog wh
 
 int tg_datapath_set_tap(const struct tg_datapath *dp)
 {
-	struct tg_iface tap = { .role = TG_ROLE_TAP, .name = "test-run" };
+	struct tg_iface tap = { .role = TG_ROLE_TAP, .flags = TG_IFACE_XDP_METERS,
+				.name = "test-run" };
 	uint32_t key = 1; /* BPF_PROG_TEST_RUN runs frames on the loopback device */
 
 	return bpf_map_update_elem(dp->maps.ifaces, &key, &tap, BPF_ANY) ? -errno : 0;
@@ -608,6 +617,147 @@ int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, ui
 	if (!err)
 		err = tc_attach_one(ifindex, BPF_TC_EGRESS,
 				    bpf_program__fd(dp->skel->progs.tg_meter_egress));
+	return err;
+}
+
+/* The XDP program attached to ifindex: its id (0 when none), whether it is Tollgate's
+ * guard, and the mode. */
+static int xdp_query(int ifindex, uint32_t *prog_id, bool *ours, bool *native)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+	int err, fd;
+
+	*prog_id = 0;
+	*ours = *native = false;
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if (q.attach_mode == XDP_ATTACHED_DRV || q.attach_mode == XDP_ATTACHED_HW) {
+		*prog_id = q.attach_mode == XDP_ATTACHED_DRV ? q.drv_prog_id : q.hw_prog_id;
+		*native = true;
+	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
+		*prog_id = q.skb_prog_id;
+	} else if (q.attach_mode == XDP_ATTACHED_MULTI) {
+		*prog_id = q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		*native = q.drv_prog_id != 0;
+	}
+	if (!*prog_id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(*prog_id);
+	if (fd < 0)
+		return 0;
+	*ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, "tg_uplink");
+	close(fd);
+	return 0;
+}
+
+int tg_xdp_query(int ifindex, uint32_t *prog_id, bool *native)
+{
+	bool ours;
+	int err = xdp_query(ifindex, prog_id, &ours, native);
+
+	if (!err && !ours)
+		*prog_id = 0;
+	return err;
+}
+
+static int set_iface_flags(const struct tg_datapath *dp, uint32_t ifindex, uint8_t set,
+			   uint8_t clear)
+{
+	struct tg_iface ifc;
+
+	if (bpf_map_lookup_elem(dp->maps.ifaces, &ifindex, &ifc))
+		return -errno;
+	ifc.flags = (ifc.flags & ~clear) | set;
+	return bpf_map_update_elem(dp->maps.ifaces, &ifindex, &ifc, BPF_EXIST) ? -errno : 0;
+}
+
+int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *native)
+{
+	int prog_fd = bpf_program__fd(dp->xdp->progs.tg_uplink), err = -EOPNOTSUPP, old_fd = -1;
+	const uint8_t xdp_flags = TG_IFACE_XDP_METERS | TG_IFACE_XDP_NATIVE;
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	uint32_t old_id;
+	bool ours, was_native;
+
+	err = xdp_query(ifindex, &old_id, &ours, &was_native);
+	if (err)
+		return err;
+	if (old_id && !ours)
+		return -EBUSY; /* somebody else's XDP program: never replaced */
+	if (old_id) {
+		old_fd = bpf_prog_get_fd_by_id(old_id);
+		if (old_fd < 0)
+			return -errno;
+	}
+	/* Our program already there in a mode we may not keep: take it off first. */
+	if (old_id && ((was_native && mode == TG_XDP_GENERIC) ||
+		       (!was_native && mode == TG_XDP_NATIVE))) {
+		opts.old_prog_fd = old_fd;
+		err = bpf_xdp_detach(ifindex,
+				     XDP_FLAGS_REPLACE |
+					     (was_native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE),
+				     &opts);
+		if (err)
+			goto out;
+		old_id = 0;
+	}
+	opts.old_prog_fd = old_id ? old_fd : 0;
+
+	/* The meter flag goes on before a native attach and off before a generic one: a
+	 * frame is billed by XDP only when XDP marked it (metadata), else by tc ingress, so
+	 * none is billed twice or lost while the mode changes. */
+	err = -EOPNOTSUPP;
+	if (mode != TG_XDP_GENERIC && (!old_id || was_native)) {
+		err = set_iface_flags(dp, ifindex, xdp_flags, 0);
+		if (!err)
+			err = bpf_xdp_attach(ifindex, prog_fd,
+					     XDP_FLAGS_DRV_MODE | (old_id ? XDP_FLAGS_REPLACE
+									  : XDP_FLAGS_UPDATE_IF_NOEXIST),
+					     &opts);
+		if (!err) {
+			*native = true;
+			goto out;
+		}
+		if (mode == TG_XDP_NATIVE)
+			goto out;
+	}
+	set_iface_flags(dp, ifindex, 0, xdp_flags);
+	err = bpf_xdp_attach(ifindex, prog_fd,
+			     XDP_FLAGS_SKB_MODE |
+				     (old_id && !was_native ? XDP_FLAGS_REPLACE
+							    : XDP_FLAGS_UPDATE_IF_NOEXIST),
+			     &opts);
+	if (!err)
+		*native = false;
+out:
+	if (old_fd >= 0)
+		close(old_fd);
+	return err;
+}
+
+int tg_xdp_detach(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	uint32_t id;
+	bool ours, native;
+	int err, fd;
+
+	if (!tg_ifindex_exists(ifindex))
+		return -ENODEV;
+	err = xdp_query(ifindex, &id, &ours, &native);
+	if (err || !id || !ours)
+		return err;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	opts.old_prog_fd = fd;
+	err = bpf_xdp_detach(ifindex,
+			     XDP_FLAGS_REPLACE | (native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE),
+			     &opts);
+	close(fd);
 	return err;
 }
 

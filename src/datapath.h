@@ -106,6 +106,18 @@ bool tg_datapath_fresh(const struct tg_datapath *dp);
 int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, uint8_t role,
 		       uint32_t tenant_id);
 
+/* Attaches the uplink guard (XDP) to ifindex, which tg_datapath_attach recorded:
+ * mode TG_XDP_NATIVE, TG_XDP_GENERIC or TG_XDP_AUTO (native, else generic). Replaces an
+ * older Tollgate program atomically; -EBUSY when another XDP program is attached (it is
+ * never replaced). *native tells the mode it got. In native mode XDP bills the link's
+ * ingress; in generic mode tc ingress still does, because generic XDP sees GRO
+ * super-packets without their segment count. */
+int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *native);
+/* Tollgate's XDP program at ifindex: its id (0 when none) and its mode. */
+int tg_xdp_query(int ifindex, uint32_t *prog_id, bool *native);
+/* Removes Tollgate's XDP program (only ours); -ENODEV when the link is gone. */
+int tg_xdp_detach(int ifindex);
+
 /* Is a Tollgate meter attached at ifindex? Fills prog ids (0 when absent). */
 int tg_tc_query(int ifindex, uint32_t *ingress_prog, uint32_t *egress_prog);
 /* Removes Tollgate's filters from ifindex, and the clsact qdisc when Tollgate created

@@ -48,10 +48,12 @@ static __always_inline void tg_event_fill(struct tg_event *e, const struct tg_ev
 	}
 }
 
-/* Sends one event, unconditionally (callers rate-limit). produced = delivered + dropped:
- * produced counts every attempt, dropped every failed reserve. */
-static __always_inline void tg_event_send(__u32 type, __u32 tenant, __u32 reason, __u32 count,
-					  __u64 value, const struct tg_ev_ctx *x)
+/* Reserves and fills one event; the caller may set more fields, then submits it.
+ * produced = delivered + dropped: produced counts every attempt, dropped every failed
+ * reserve. NULL when the ring is full. */
+static __always_inline struct tg_event *tg_event_begin(__u32 type, __u32 tenant, __u32 reason,
+						       __u32 count, __u64 value,
+						       const struct tg_ev_ctx *x)
 {
 	struct tg_event *e;
 
@@ -59,7 +61,7 @@ static __always_inline void tg_event_send(__u32 type, __u32 tenant, __u32 reason
 	e = bpf_ringbuf_reserve(&tg_events, sizeof(*e), 0);
 	if (!e) {
 		tg_stat_add(TG_STAT_EVENTS_DROPPED, 1);
-		return;
+		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = bpf_ktime_get_ns();
@@ -69,7 +71,17 @@ static __always_inline void tg_event_send(__u32 type, __u32 tenant, __u32 reason
 	e->count = count;
 	e->value = value;
 	tg_event_fill(e, x);
-	bpf_ringbuf_submit(e, 0);
+	return e;
+}
+
+/* Sends one event, unconditionally (callers rate-limit). */
+static __always_inline void tg_event_send(__u32 type, __u32 tenant, __u32 reason, __u32 count,
+					  __u64 value, const struct tg_ev_ctx *x)
+{
+	struct tg_event *e = tg_event_begin(type, tenant, reason, count, value, x);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
 }
 
 /* At most one event per (tenant, reason) per TG_EVENT_INTERVAL_NS. Returns the count the

@@ -40,6 +40,14 @@ static __always_inline __u64 tg_now(void)
 	return t ? t : bpf_ktime_get_coarse_ns(); /* flows need ms, not ns: the cheap clock */
 }
 
+/* The same clock at full resolution (rates, events). */
+static __always_inline __u64 tg_now_ns(void)
+{
+	__u64 t = tg_clock_ns;
+
+	return t ? t : bpf_ktime_get_ns();
+}
+
 /* Fragments: the first one (offset 0) carries the ports and leaves them behind for the
  * rest of its datagram; a later one whose first was not seen gets ports 0 and the
  * orphan flag, so it still lands in exactly one flow. */
@@ -222,6 +230,16 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 
 /* tc: the skb may stand for gso_segs wire frames and may carry its outer VLAN tag in
  * metadata; both are on the wire and billed. */
+/* Did the uplink's XDP program bill this frame (its metadata mark)? A subprogram: inlined,
+ * clang merges these context loads with the parser's into one load at a computed offset,
+ * which the verifier refuses. */
+static __noinline bool tg_xdp_metered(struct __sk_buff *skb)
+{
+	void *meta = (void *)(long)skb->data_meta, *data = (void *)(long)skb->data;
+
+	return meta + 4 <= data && *(__u32 *)meta == TG_XDP_METERED;
+}
+
 static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
 {
 	struct tg_frame fr = { .ifindex = skb->ifindex, .hook = hook };
@@ -234,6 +252,8 @@ static __always_inline int tg_meter(struct __sk_buff *skb, enum tg_hook hook)
 		tg_stat_add(TG_STAT_UNKNOWN_IFACE, 1);
 		return TG_TC_ACT_UNSPEC; /* not ours: no parse, no pull */
 	}
+	if (hook == TG_HOOK_INGRESS && (ifc->flags & TG_IFACE_XDP_METERS) && tg_xdp_metered(skb))
+		return TG_TC_ACT_UNSPEC; /* the uplink's XDP program billed it */
 	err = tg_parse_skb(skb, &p);
 
 	fr.segs = skb->gso_segs > 1 ? skb->gso_segs : 1;

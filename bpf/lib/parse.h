@@ -56,6 +56,7 @@ struct tg_pkt {
 	__u16 sport, dport;    /* network order; ICMP: type and code */
 	__u32 frag_id;	       /* IPv4 identification or IPv6 fragment id, network order */
 	__u32 hdr_len;	       /* bytes from frame start to the end of the L4 header */
+	__u16 l3_off, l4_off;  /* where the IP and the transport header start */
 	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
 };
 
@@ -224,6 +225,7 @@ static __always_inline int tg_parse(void *data, void *data_end, struct tg_pkt *p
 	err = tg_parse_eth(&c, p);
 	if (err)
 		return err;
+	p->l3_off = c.pos - data;
 	if (p->l3_proto == TG_ETH_P_IP)
 		err = tg_parse_ipv4(&c, p);
 	else if (p->l3_proto == TG_ETH_P_IPV6)
@@ -232,6 +234,7 @@ static __always_inline int tg_parse(void *data, void *data_end, struct tg_pkt *p
 		return TG_PARSE_NOT_IP;
 	if (err)
 		return err;
+	p->l4_off = c.pos - data;
 	err = tg_parse_l4(&c, p);
 	if (err)
 		return err;
