@@ -544,7 +544,8 @@ int tg_datapath_cgroup_prog(const struct tg_datapath *dp, enum tg_cgroup_prog wh
 
 int tg_datapath_set_tap(const struct tg_datapath *dp)
 {
-	struct tg_iface tap = { .role = TG_ROLE_TAP, .flags = TG_IFACE_XDP_METERS,
+	struct tg_iface tap = { .role = TG_ROLE_TAP,
+				.flags = TG_IFACE_XDP_METERS,
 				.name = "test-run" };
 	uint32_t key = 1; /* BPF_PROG_TEST_RUN runs frames on the loopback device */
 
@@ -693,8 +694,8 @@ int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *
 			return -errno;
 	}
 	/* Our program already there in a mode we may not keep: take it off first. */
-	if (old_id && ((was_native && mode == TG_XDP_GENERIC) ||
-		       (!was_native && mode == TG_XDP_NATIVE))) {
+	if (old_id &&
+	    ((was_native && mode == TG_XDP_GENERIC) || (!was_native && mode == TG_XDP_NATIVE))) {
 		opts.old_prog_fd = old_fd;
 		err = bpf_xdp_detach(ifindex,
 				     XDP_FLAGS_REPLACE |
@@ -713,10 +714,11 @@ int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *
 	if (mode != TG_XDP_GENERIC && (!old_id || was_native)) {
 		err = set_iface_flags(dp, ifindex, xdp_flags, 0);
 		if (!err)
-			err = bpf_xdp_attach(ifindex, prog_fd,
-					     XDP_FLAGS_DRV_MODE | (old_id ? XDP_FLAGS_REPLACE
-									  : XDP_FLAGS_UPDATE_IF_NOEXIST),
-					     &opts);
+			err = bpf_xdp_attach(
+				ifindex, prog_fd,
+				XDP_FLAGS_DRV_MODE |
+					(old_id ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST),
+				&opts);
 		if (!err) {
 			*native = true;
 			goto out;
@@ -725,11 +727,11 @@ int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *
 			goto out;
 	}
 	set_iface_flags(dp, ifindex, 0, xdp_flags);
-	err = bpf_xdp_attach(ifindex, prog_fd,
-			     XDP_FLAGS_SKB_MODE |
-				     (old_id && !was_native ? XDP_FLAGS_REPLACE
-							    : XDP_FLAGS_UPDATE_IF_NOEXIST),
-			     &opts);
+	err = bpf_xdp_attach(
+		ifindex, prog_fd,
+		XDP_FLAGS_SKB_MODE |
+			(old_id && !was_native ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST),
+		&opts);
 	if (!err)
 		*native = false;
 out:

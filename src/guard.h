@@ -36,7 +36,7 @@ const char *tg_rule_name(uint32_t id, char *buf, size_t len);
 struct tg_gset_entry {
 	unsigned char key[sizeof(struct tg_gset6_key)]; /* first: entries sort by key;
 							 * zero-padded for IPv4 */
-	int family;				/* AF_INET or AF_INET6 */
+	int family;					/* AF_INET or AF_INET6 */
 	struct tg_gset_val val;
 };
 
@@ -50,8 +50,8 @@ struct tg_gset_entry {
 struct tg_guard_compiled {
 	struct tg_gset_entry *entries;
 	size_t n_entries;
-	struct tg_guard_group *groups; /* groups[0] unused */
-	size_t n_groups;	       /* including groups[0] */
+	struct tg_guard_group *groups;		      /* groups[0] unused */
+	size_t n_groups;			      /* including groups[0] */
 	uint32_t scoped_tenants[TG_MAX_TENANTS / 32]; /* bit per tenant id with scoped rules */
 };
 

@@ -75,8 +75,7 @@ struct tg_gctx {
 /* One GCRA step on *tat without a lock: true when units conform (and are charged).
  * Two CPUs racing on one source lose at most one update, so a limit may let a packet
  * more through; it never blocks. */
-static __always_inline bool tg_gcra_cas(__u64 *tat, const struct tg_rate *r, __u64 units,
-					__u64 now)
+static __always_inline bool tg_gcra_cas(__u64 *tat, const struct tg_rate *r, __u64 units, __u64 now)
 {
 	__u64 cost = tg_rate_cost(r, units), old, t;
 
@@ -124,10 +123,9 @@ static __always_inline __u32 tg_guard_ev_admit(struct tg_gctx *g, __u32 reason)
 {
 	static const struct tg_rate per_src = { .scale = 1000000000ull << TG_RATE_SHIFT,
 						.burst_ns = (TG_GEV_BURST - 1) * 1000000000ull };
-	static const struct tg_rate global = {
-		.scale = (1000000000ull << TG_RATE_SHIFT) / TG_GEV_GLOBAL_RATE,
-		.burst_ns = 1000000000ull
-	};
+	static const struct tg_rate global = { .scale = (1000000000ull << TG_RATE_SHIFT) /
+							TG_GEV_GLOBAL_RATE,
+					       .burst_ns = 1000000000ull };
 	struct tg_guard_evkey k = { .family = g->p.family, .reason = reason };
 	__u32 gk = reason & (TG_REASON_SLOTS - 1);
 	struct tg_event_limit *l, fresh = {};
@@ -660,7 +658,8 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 			if (c->flags & TG_GUARD_SYN_COOKIE) {
 				v = tg_cookie_answer(g);
 				tg_guard_acted(g, TG_REASON_SYN_FLOOD,
-					       v == XDP_TX ? TG_GA_COOKIE : TG_GA_DROP, c->rule_syn);
+					       v == XDP_TX ? TG_GA_COOKIE : TG_GA_DROP,
+					       c->rule_syn);
 				return v;
 			}
 			tg_guard_acted(g, TG_REASON_SYN_FLOOD, TG_GA_DROP, c->rule_syn);
