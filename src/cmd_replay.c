@@ -21,7 +21,9 @@
 #include "cli.h"
 #include "config.h"
 #include "datapath.h"
+#include "events.h"
 #include "flows.h"
+#include "guard.h"
 #include "json.h"
 #include "store.h"
 
@@ -47,7 +49,42 @@ struct replay {
 	struct tg_counter not_run;     /* frames the kernel would not run: too short or long */
 	struct tg_counter snap_padded; /* frames cut by the snap length, run padded */
 	uint32_t capacity;
+	struct ring_buffer *rb; /* the private event ring, drained as the frames run */
+	struct tg_event *events;
+	size_t n_events, cap_events;
+	int ev_err;
 };
+
+#define DRAIN_EVERY 256 /* frames between drains: far below what fills the ring */
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct replay *r = ctx;
+	struct tg_event *e;
+
+	if (len < sizeof(*e))
+		return 0;
+	if (r->n_events == r->cap_events) {
+		size_t cap = r->cap_events ? 2 * r->cap_events : 256;
+
+		e = realloc(r->events, cap * sizeof(*e));
+		if (!e) {
+			r->ev_err = -ENOMEM;
+			return -ENOMEM;
+		}
+		r->events = e;
+		r->cap_events = cap;
+	}
+	memcpy(&r->events[r->n_events++], data, sizeof(*e));
+	return 0;
+}
+
+static int drain(struct replay *r)
+{
+	int n = ring_buffer__consume(r->rb);
+
+	return n < 0 ? (r->ev_err ? r->ev_err : n) : 0;
+}
 
 static const char *const xdp_names[5] = { "aborted", "drop", "pass", "tx", "redirect" };
 
@@ -149,8 +186,13 @@ static int replay_file(struct replay *r)
 		pcap_close(pc);
 		return -ENOMEM;
 	}
-	while (!err && (rc = pcap_next_ex(pc, &h, &d)) == 1)
+	while (!err && (rc = pcap_next_ex(pc, &h, &d)) == 1) {
 		err = run_frame(r, prog_fd, h, d, buf);
+		if (!err && r->frames % DRAIN_EVERY == 0)
+			err = drain(r);
+	}
+	if (!err)
+		err = drain(r);
 	if (!err && rc == PCAP_ERROR) {
 		fprintf(stderr, "tollgate: %s: %s (after %" PRIu64 " frames)\n", r->file,
 			pcap_geterr(pc), r->frames);
@@ -173,7 +215,7 @@ static int cmp_flows(const void *x, const void *y)
 static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		       const struct tg_tenant_stats *cells, uint32_t top,
 		       const struct tg_counter *unparsed, const struct tg_counter *up,
-		       const uint64_t *stats)
+		       const uint64_t *stats, const struct tg_counter *drops)
 {
 	struct tg_flow_names nm = { .tenants = r->ap.meta, .classes = r->ap.classes };
 	uint64_t up_packets = up->packets, up_bytes = up->bytes;
@@ -222,8 +264,22 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		printf("%s\"%s\": %" PRIu64, sep, xdp_names[v], r->verdict[v]);
 		sep = ", ";
 	}
-	printf("},\n \"events\": [],\n \"unparsed\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
-	       ", \"reasons\": {",
+	printf("},\n \"drops\": {");
+	sep = "";
+	for (int k = 1; k < TG_REASON_MAX; k++) {
+		if (!drops[k].packets)
+			continue;
+		printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", sep,
+		       tg_reason_name((enum tg_reason)k), (unsigned long long)drops[k].packets,
+		       (unsigned long long)drops[k].bytes);
+		sep = ", ";
+	}
+	printf("},\n \"events\": [");
+	for (size_t i = 0; i < r->n_events; i++) {
+		fputs(i ? ",\n  " : "\n  ", stdout);
+		tg_event_json(stdout, &r->events[i], &r->ap, 0);
+	}
+	printf("],\n \"unparsed\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"reasons\": {",
 	       up_packets, up_bytes);
 	for (int i = 1; i < TG_UNPARSED_MAX; i++)
 		printf("\"%s\": {\"packets\": %llu, \"bytes\": %llu}, ", unparsed_names[i],
@@ -246,7 +302,8 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 
 static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		       const struct tg_tenant_stats *cells, uint32_t top,
-		       const struct tg_counter *up, const uint64_t *stats)
+		       const struct tg_counter *up, const uint64_t *stats,
+		       const struct tg_counter *drops)
 {
 	uint64_t up_packets = up->packets, up_bytes = up->bytes;
 	size_t show = nfl < 20 ? nfl : 20;
@@ -259,6 +316,25 @@ static void print_text(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 			printf(" %s %" PRIu64, xdp_names[v], r->verdict[v]);
 	}
 	printf("\n");
+	for (int k = 1; k < TG_REASON_MAX; k++) {
+		if (drops[k].packets)
+			printf("dropped (%s): %llu frames, %llu bytes\n",
+			       tg_reason_name((enum tg_reason)k),
+			       (unsigned long long)drops[k].packets,
+			       (unsigned long long)drops[k].bytes);
+	}
+	if (r->n_events) {
+		printf("events: %zu (--json lists them)", r->n_events);
+		for (uint32_t t = TG_EV_ENFORCE; t <= TG_EV_BAN; t++) {
+			size_t n = 0;
+
+			for (size_t i = 0; i < r->n_events; i++)
+				n += r->events[i].type == t;
+			if (n)
+				printf(", %s %zu", tg_event_type_name(t), n);
+		}
+		printf("\n");
+	}
 	if (stats[TG_STAT_FLOWS_CREATED] > nfl)
 		printf("flow table: %" PRIu64 " flows evicted (capacity %u)\n",
 		       stats[TG_STAT_FLOWS_CREATED] - (uint64_t)nfl, r->capacity);
@@ -299,6 +375,7 @@ static int report(struct replay *r, bool json)
 	const struct tg_maps *m = tg_datapath_maps(r->dp);
 	struct tg_counter unparsed[TG_UNPARSED_MAX], up;
 	struct tg_tenant_stats *cells = NULL;
+	struct tg_counter *dcells = NULL, drops[TG_REASON_SLOTS] = {};
 	struct tg_flow_entry *fl = NULL;
 	uint64_t stats[TG_STAT_MAX];
 	uint32_t top = tg_meta_top(r->ap.meta);
@@ -313,6 +390,14 @@ static int report(struct replay *r, bool json)
 		err = tg_maps_read_stats(m, stats);
 	if (!err)
 		err = tg_flows_read(m->flows, TG_FLOW_READ_AUTO, &fl, &nfl);
+	if (!err) {
+		dcells = calloc((size_t)top * TG_REASON_SLOTS, sizeof(*dcells));
+		err = dcells ? tg_maps_read_drops(m, dcells, top) : -ENOMEM;
+		for (size_t i = 0; !err && i < (size_t)top * TG_REASON_SLOTS; i++) {
+			drops[i % TG_REASON_SLOTS].packets += dcells[i].packets;
+			drops[i % TG_REASON_SLOTS].bytes += dcells[i].bytes;
+		}
+	}
 	if (err) {
 		fprintf(stderr, "tollgate: cannot read the results: %s\n", strerror(-err));
 		goto out;
@@ -325,10 +410,11 @@ static int report(struct replay *r, bool json)
 		up.bytes += unparsed[i].bytes;
 	}
 	if (json)
-		print_json(r, fl, nfl, cells, top, unparsed, &up, stats);
+		print_json(r, fl, nfl, cells, top, unparsed, &up, stats, drops);
 	else
-		print_text(r, fl, nfl, cells, top, &up, stats);
+		print_text(r, fl, nfl, cells, top, &up, stats, drops);
 out:
+	free(dcells);
 	free(cells);
 	free(fl);
 	return err;
@@ -352,7 +438,14 @@ static int setup(struct replay *r, uint64_t frames)
 		return err;
 	err = tg_apply(tg_datapath_maps(r->dp), &r->cfg, &r->ap);
 	if (!err)
+		err = tg_guard_apply(tg_datapath_maps(r->dp), &r->cfg, &r->ap, true);
+	if (!err)
 		err = tg_datapath_set_tap(r->dp);
+	if (!err) {
+		r->rb = ring_buffer__new(tg_datapath_maps(r->dp)->events, on_event, r, NULL);
+		if (!r->rb)
+			err = -errno;
+	}
 	if (err)
 		fprintf(stderr, "tollgate: cannot program the replay maps: %s\n", strerror(-err));
 	return err;
@@ -414,6 +507,8 @@ int cmd_replay(int argc, char **argv)
 		err = replay_file(&r);
 	if (!err)
 		err = report(&r, json);
+	ring_buffer__free(r.rb);
+	free(r.events);
 	tg_applied_free(&r.ap);
 	tg_datapath_close(r.dp);
 	if (r.have_cfg)

@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "events.h"
+#include "guard.h"
 #include "flows.h"
 #include "json.h"
 
@@ -70,6 +71,18 @@ static const char *const reason_names[TG_REASON_MAX] = {
 	[TG_REASON_RAW_SOCKET] = "raw_socket",
 	[TG_REASON_QUOTA_BLOCK] = "quota_block",
 	[TG_REASON_QUOTA_THROTTLE] = "quota_throttle",
+	[TG_REASON_GUARD_DENY] = "guard_deny",
+	[TG_REASON_BAN] = "ban",
+	[TG_REASON_SRC_RATE] = "source_rate",
+	[TG_REASON_SYN_FLOOD] = "syn_flood",
+	[TG_REASON_SQLI] = "sqli",
+	[TG_REASON_TRAVERSAL] = "traversal",
+	[TG_REASON_HONEYPOT] = "honeypot",
+};
+
+static const char *const action_names[] = {
+	[TG_GA_NONE] = "none",	       [TG_GA_ALLOW] = "allow", [TG_GA_DROP] = "drop",
+	[TG_GA_HONEYPOT] = "redirect", [TG_GA_ALERT] = "alert", [TG_GA_COOKIE] = "cookie",
 };
 
 const char *tg_reason_name(enum tg_reason r)
@@ -94,9 +107,20 @@ const char *tg_event_type_name(uint32_t type)
 		return "enforce";
 	case TG_EV_QUOTA_EXCEEDED:
 		return "quota_exceeded";
+	case TG_EV_GUARD:
+		return "guard";
+	case TG_EV_SYN_FLOOD:
+		return "syn_flood";
+	case TG_EV_BAN:
+		return "ban";
 	default:
 		return NULL;
 	}
+}
+
+static bool is_guard(const struct tg_event *e)
+{
+	return e->type == TG_EV_GUARD || e->type == TG_EV_SYN_FLOOD || e->type == TG_EV_BAN;
 }
 
 /* Refusals of a socket (connect, socket creation) rather than drops of a packet: the
@@ -190,7 +214,19 @@ void tg_event_json(FILE *out, const struct tg_event *e, const struct tg_applied 
 			fprintf(out, ", \"reason\": \"%s\"", reason);
 		else
 			fprintf(out, ", \"reason\": \"reason-%" PRIu32 "\"", e->reason);
-		fprintf(out, ", \"action\": \"%s\"", refusal ? "refuse" : "drop");
+		if (is_guard(e))
+			fprintf(out, ", \"action\": \"%s\"",
+				e->action < sizeof(action_names) / sizeof(action_names[0])
+					? action_names[e->action]
+					: "unknown");
+		else
+			fprintf(out, ", \"action\": \"%s\"", refusal ? "refuse" : "drop");
+	}
+	if (is_guard(e) && e->rule) {
+		char rb[32];
+
+		fputs(", \"rule\": ", out);
+		tg_json_string(out, tg_rule_name(e->rule, rb, sizeof(rb)));
 	}
 	if (e->type == TG_EV_ENFORCE && !refusal)
 		fprintf(out, ", \"direction\": \"%s\"",
@@ -212,6 +248,10 @@ void tg_event_json(FILE *out, const struct tg_event *e, const struct tg_applied 
 	fprintf(out, ", \"count\": %" PRIu32, e->count);
 	if (e->type == TG_EV_QUOTA_EXCEEDED)
 		fprintf(out, ", \"used\": %" PRIu64, (uint64_t)e->value);
+	else if (e->type == TG_EV_SYN_FLOOD)
+		fprintf(out, ", \"syn_per_second\": %" PRIu64, (uint64_t)e->value);
+	else if (e->type == TG_EV_BAN)
+		fprintf(out, ", \"ttl_s\": %" PRIu64, (uint64_t)(e->value / 1000000000ull));
 	else if (e->value)
 		fprintf(out, ", \"value\": %" PRIu64, (uint64_t)e->value);
 	if (e->pid) {
