@@ -279,7 +279,8 @@ static void print_json(struct replay *r, struct tg_flow_entry *fl, size_t nfl,
 		fputs(i ? ",\n  " : "\n  ", stdout);
 		tg_event_json(stdout, &r->events[i], &r->ap, 0);
 	}
-	printf("],\n \"unparsed\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"reasons\": {",
+	printf("],\n \"unparsed\": {\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64
+	       ", \"reasons\": {",
 	       up_packets, up_bytes);
 	for (int i = 1; i < TG_UNPARSED_MAX; i++)
 		printf("\"%s\": {\"packets\": %llu, \"bytes\": %llu}, ", unparsed_names[i],
