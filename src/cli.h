@@ -30,5 +30,6 @@ int cmd_bill(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif /* TG_CLI_H */

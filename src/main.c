@@ -19,6 +19,7 @@ static const struct {
 	{ "flows", cmd_flows, "active flows with rates" },
 	{ "events", cmd_events, "enforcement and quota events (the events file)" },
 	{ "replay", cmd_replay, "run a capture through the BPF programs, offline" },
+	{ "audit", cmd_audit, "verify the hash chain of an audit log" },
 };
 
 static void usage(FILE *out)
