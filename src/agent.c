@@ -26,6 +26,8 @@
 #include <bpf/bpf.h>
 
 #include "apply.h"
+#include "audit.h"
+#include "bans.h"
 #include "cgroups.h"
 #include "cli.h"
 #include "config.h"
@@ -33,7 +35,9 @@
 #include "denylist.h"
 #include "events.h"
 #include "flow_export.h"
+#include "guard.h"
 #include "harvest.h"
+#include "json.h"
 #include "mounts.h"
 #include "netlink.h"
 #include "policy.h"
@@ -49,7 +53,21 @@ struct agent {
 	struct tg_flow_export *fx;
 	struct tg_events *ev;
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
+	int audit_err; /* last audit write error, reported once */
 };
+
+/* Operator-visible actions go to the audit log (docs/audit.md); a failing write is
+ * reported once, and never stops the agent. */
+static void audit(struct agent *a, const char *type, const char *members)
+{
+	const char *path = a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT;
+	int err = tg_audit_append(path, type, members);
+
+	if (err && err != a->audit_err)
+		fprintf(stderr, "tollgate: cannot write the audit log %s: %s\n", path,
+			strerror(-err));
+	a->audit_err = err;
+}
 
 /* One agent per pin path: the pid file doubles as the lock. */
 static int take_lock(struct agent *a)
@@ -74,6 +92,31 @@ static int take_lock(struct agent *a)
 	if (ftruncate(a->lock_fd, 0) || pwrite(a->lock_fd, buf, n, 0) != n)
 		return -errno;
 	return 0;
+}
+
+/* The uplink guard (XDP) beside the tc meter; tc goes on metering if XDP cannot go on. */
+static void attach_guard(struct agent *a, int ifindex, const char *name)
+{
+	static const char *const modes[] = { "auto", "native", "generic" };
+	bool native = false;
+	int err;
+
+	err = tg_datapath_attach_xdp(a->dp, ifindex, a->cfg.guard.xdp_mode, &native);
+	if (err == -EALREADY)
+		return;
+	if (err == -EBUSY)
+		fprintf(stderr,
+			"tollgate: %s has another XDP program attached: the uplink guard is not "
+			"attached there (it is never replaced); tc goes on metering\n",
+			name);
+	else if (err && err != -ENODEV)
+		fprintf(stderr,
+			"tollgate: cannot attach the uplink guard to %s in %s mode: %s; tc goes on "
+			"metering\n",
+			name, modes[a->cfg.guard.xdp_mode % 3], strerror(-err));
+	else if (!err)
+		fprintf(stderr, "tollgate: uplink guard on %s (XDP, %s mode)\n", name,
+			native ? "native" : "generic");
 }
 
 static void on_link(int ifindex, const char *name, bool added, void *ctx)
@@ -105,6 +148,8 @@ static void on_link(int ifindex, const char *name, bool added, void *ctx)
 		fprintf(stderr, "tollgate: metering %s (%s%s)\n", name,
 			role == TG_ROLE_TENANT ? "tenant " : "uplink",
 			role == TG_ROLE_TENANT ? tc->name : "");
+	if (!err && role == TG_ROLE_UPLINK)
+		attach_guard(a, ifindex, name);
 }
 
 /* Entries whose interface is gone, or whose ifindex now names another interface, are
@@ -181,6 +226,19 @@ static int arm_flow_timer(struct agent *a)
 	return timerfd_settime(a->flow_fd, 0, &its, NULL) ? -errno : 0;
 }
 
+/* A ban that ran out, swept from the tries: one audit record each. */
+static void on_unban(const struct tg_ban_entry *e, void *ctx)
+{
+	struct agent *a = ctx;
+	char cidr[64], members[160];
+
+	tg_format_cidr(&e->cidr, cidr, sizeof(cidr));
+	snprintf(members, sizeof(members),
+		 "\"src\":\"%s\",\"origin\":\"%s\",\"reason\":\"expired\"", cidr,
+		 tg_ban_origin_name(e->ban.origin));
+	audit(a, "unban", members);
+}
+
 /* Once a second: quota periods. */
 static int arm_tick(struct agent *a)
 {
@@ -205,6 +263,11 @@ static int apply_isolation(struct agent *a)
 	err = tg_denylist_apply(a->maps, &a->cfg, &a->ap);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot program the deny lists: %s\n", strerror(-err));
+		return err;
+	}
+	err = tg_guard_apply(a->maps, &a->cfg, &a->ap, false);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot program the uplink guard: %s\n", strerror(-err));
 		return err;
 	}
 	err = tg_cgroups_apply(a->dp, &a->cfg, &a->ap);
@@ -292,9 +355,25 @@ static int start(struct agent *a)
 			a->cfg.events_path, strerror(-err));
 		return err;
 	}
+	tg_events_set_audit(a->ev, a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT);
 	err = apply_isolation(a);
 	if (err)
 		return err;
+	{
+		char *members = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&members, &len);
+
+		if (f) {
+			fprintf(f, "\"pid\":%d,\"config\":", getpid());
+			tg_json_string(f, a->cfg.path ? a->cfg.path : "");
+			fprintf(f, ",\"tenants\":%zu,\"guard\":%s", a->cfg.n_tenants,
+				a->cfg.guard.enabled ? "true" : "false");
+			fclose(f);
+			audit(a, "agent_start", members);
+		}
+		free(members);
+	}
 	err = tg_store_open(a->cfg.store_path, 0, &a->store);
 	if (err)
 		return err;
@@ -350,6 +429,7 @@ static int loop(struct agent *a)
 			if (read(a->tick_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
 			tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
+			tg_bans_sweep(a->maps, tg_mono_ns(), on_unban, a);
 			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
 		}
 		if (pfd[5].revents & POLLIN)
@@ -382,6 +462,13 @@ static int loop(struct agent *a)
 				strsignal(si.ssi_signo));
 			tg_flow_export_cycle(a->fx, &a->ap, true);
 			tg_events_drain(a->ev, &a->ap);
+			{
+				char members[64];
+
+				snprintf(members, sizeof(members), "\"pid\":%d,\"signal\":\"%s\"",
+					 getpid(), sigabbrev_np(si.ssi_signo));
+				audit(a, "agent_stop", members);
+			}
 			return harvest(a, interval_of(a, now_s()));
 		}
 	}

@@ -18,6 +18,18 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 		return 0;
 	if (level == LIBBPF_INFO && !tg_verbose)
 		return 0;
+	/* bpf_tc_hook_create on a link that has its clsact already: expected, and answered
+	 * (EEXIST) where it is called */
+	if (!tg_verbose && strstr(fmt, "Kernel error message: %s")) {
+		va_list cp;
+		const char *msg;
+
+		va_copy(cp, ap);
+		msg = va_arg(cp, const char *);
+		va_end(cp);
+		if (msg && !strcmp(msg, "Exclusivity flag on, cannot modify"))
+			return 0;
+	}
 	return vfprintf(stderr, fmt, ap);
 }
 
@@ -35,6 +47,7 @@ int tg_cli_paths(const char *file, struct tg_paths *p)
 	snprintf(p->pin_path, sizeof(p->pin_path), "%s", TG_DEFAULT_PIN_PATH);
 	snprintf(p->run_dir, sizeof(p->run_dir), "%s", TG_DEFAULT_RUN_DIR);
 	snprintf(p->store, sizeof(p->store), "%s", TG_DEFAULT_STORE);
+	snprintf(p->audit, sizeof(p->audit), "%s", TG_DEFAULT_AUDIT);
 	p->interval = TG_DEFAULT_INTERVAL;
 	p->config[0] = '\0';
 	if (!file) {
@@ -55,6 +68,8 @@ int tg_cli_paths(const char *file, struct tg_paths *p)
 	snprintf(p->pin_path, sizeof(p->pin_path), "%s", cfg.pin_path);
 	snprintf(p->run_dir, sizeof(p->run_dir), "%s", cfg.run_dir);
 	snprintf(p->store, sizeof(p->store), "%s", cfg.store_path);
+	if (cfg.audit_path)
+		snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_path);
 	p->interval = cfg.interval;
 	tg_config_free(&cfg);
 	tg_diags_free(&d);

@@ -11,6 +11,7 @@ struct tg_paths {
 	char pin_path[256];
 	char run_dir[256];
 	char store[512];
+	char audit[512]; /* outputs.audit */
 	uint32_t interval;
 };
 
@@ -31,5 +32,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_unblock(int argc, char **argv);
 
 #endif /* TG_CLI_H */

@@ -29,9 +29,17 @@ struct hook {
 	uint32_t ifindex, tenant_id;
 	uint8_t role;
 	bool ingress, egress;
+	uint8_t xdp; /* uplinks: 0 no guard, 1 native, 2 generic */
+};
+
+struct guard_report {
+	int bans, validated;
+	struct tg_syn_state syn;
+	bool flood;
 };
 
 struct report {
+	struct guard_report guard;
 	struct tg_state st;
 	bool running;
 	uint64_t stats[TG_STAT_MAX];
@@ -96,6 +104,15 @@ static void collect_hooks(const struct tg_maps *m, struct report *r)
 			h->tenant_id = ifc.tenant_id < TG_MAX_TENANTS ? ifc.tenant_id : 0;
 			h->role = ifc.role;
 			h->ingress = in;
+			if (ifc.role == TG_ROLE_UPLINK) {
+				uint32_t id;
+				bool native;
+
+				if (!tg_xdp_query(key, &id, &native) && id)
+					h->xdp = native ? 1 : 2;
+				else
+					problem(r, "uplink guard (XDP) missing on %s", ifc.name);
+			}
 			h->egress = eg;
 		}
 	}
@@ -163,6 +180,18 @@ static int collect(const struct tg_maps *m, struct report *r)
 	err = collect_isolation(m, r);
 	if (err)
 		return err;
+	{
+		uint32_t k = 0;
+		struct timespec ts;
+
+		r->guard.bans = tg_map_count(m->bans4, sizeof(struct tg_lpm4_key)) +
+				tg_map_count(m->bans6, sizeof(struct tg_lpm6_key));
+		r->guard.validated = tg_map_count(m->valid, sizeof(struct tg_src_key));
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (!bpf_map_lookup_elem(m->syn, &k, &r->guard.syn))
+			r->guard.flood = r->guard.syn.flood_until >
+					 (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
 	collect_hooks(m, r);
 	/* Two missed boundaries (plus commit time) mean the harvest is stuck. */
 	if (r->running && r->st.interval &&
@@ -218,14 +247,21 @@ static void print_table(const struct report *r, const char *pin_path)
 		       (unsigned long long)r->drops[k].packets,
 		       (unsigned long long)r->drops[k].bytes);
 	}
-	printf("%s\nhooks:\n", n ? "" : " none");
+	printf("%s\nguard:     %d bans, %d validated sources, %llu SYN floods%s\nhooks:\n",
+	       n ? "" : " none", r->guard.bans, r->guard.validated,
+	       (unsigned long long)r->guard.syn.floods, r->guard.flood ? " (one now)" : "");
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 
-		printf("  %-16s tc ingress %-8s tc egress %-8s %s %s\n", h->name,
+		printf("  %-16s tc ingress %-8s tc egress %-8s %s %s", h->name,
 		       h->ingress ? "attached" : "MISSING", h->egress ? "attached" : "MISSING",
 		       h->role == TG_ROLE_TENANT ? "tenant" : "uplink",
 		       h->role == TG_ROLE_TENANT ? r->meta[h->tenant_id].name : "");
+		if (h->role == TG_ROLE_UPLINK)
+			printf(" guard %s", h->xdp == 1	  ? "XDP native"
+					    : h->xdp == 2 ? "XDP generic"
+							  : "MISSING");
+		printf("\n");
 	}
 	for (int i = 0; i < r->n_problems; i++)
 		printf("problem:   %s\n", r->problems[i]);
@@ -254,7 +290,10 @@ static void print_json_isolation(const struct report *r)
 		       (unsigned long long)r->drops[k].bytes);
 		first = false;
 	}
-	printf("}, \"hooks\": [");
+	printf("}, \"guard\": {\"bans\": %d, \"validated_sources\": %d, \"syn_floods\": %llu, "
+	       "\"syn_flood_active\": %s}, \"hooks\": [",
+	       r->guard.bans, r->guard.validated, (unsigned long long)r->guard.syn.floods,
+	       r->guard.flood ? "true" : "false");
 }
 
 static void print_json(const struct report *r, const char *pin_path)
@@ -301,8 +340,11 @@ static void print_json(const struct report *r, const char *pin_path)
 			tg_json_string(stdout, r->meta[h->tenant_id].name);
 		else
 			printf("null");
-		printf(", \"tc_ingress\": %s, \"tc_egress\": %s}", h->ingress ? "true" : "false",
-		       h->egress ? "true" : "false");
+		printf(", \"tc_ingress\": %s, \"tc_egress\": %s, \"xdp\": %s}",
+		       h->ingress ? "true" : "false", h->egress ? "true" : "false",
+		       h->xdp == 1   ? "\"native\""
+		       : h->xdp == 2 ? "\"generic\""
+				     : "null");
 	}
 	printf("], \"problems\": [");
 	for (int i = 0; i < r->n_problems; i++) {

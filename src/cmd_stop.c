@@ -74,7 +74,9 @@ static int purge_ifaces(const struct tg_maps *m)
 		prev = &key;
 		if (bpf_map_lookup_elem(m->ifaces, &key, &ifc))
 			continue;
-		e = tg_tc_detach(key, ifc.flags & TG_IFACE_CREATED_CLSACT);
+		e = ifc.role == TG_ROLE_UPLINK ? tg_xdp_detach(key) : 0;
+		if (!e)
+			e = tg_tc_detach(key, ifc.flags & TG_IFACE_CREATED_CLSACT);
 		if (e && e != -ENODEV) {
 			fprintf(stderr, "tollgate: cannot detach from %s: %s\n", ifc.name,
 				strerror(-e));

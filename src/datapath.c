@@ -654,6 +654,14 @@ static int xdp_query(int ifindex, uint32_t *prog_id, bool *ours, bool *native)
 	return 0;
 }
 
+static uint32_t fd_prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 int tg_xdp_query(int ifindex, uint32_t *prog_id, bool *native)
 {
 	bool ours;
@@ -688,6 +696,11 @@ int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *
 		return err;
 	if (old_id && !ours)
 		return -EBUSY; /* somebody else's XDP program: never replaced */
+	if (old_id && old_id == fd_prog_id(prog_fd) &&
+	    (mode == TG_XDP_AUTO || (mode == TG_XDP_NATIVE) == was_native)) {
+		*native = was_native;
+		return -EALREADY; /* this very program, in a mode that suits */
+	}
 	if (old_id) {
 		old_fd = bpf_prog_get_fd_by_id(old_id);
 		if (old_fd < 0)

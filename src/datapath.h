@@ -109,7 +109,8 @@ int tg_datapath_attach(struct tg_datapath *dp, int ifindex, const char *name, ui
 /* Attaches the uplink guard (XDP) to ifindex, which tg_datapath_attach recorded:
  * mode TG_XDP_NATIVE, TG_XDP_GENERIC or TG_XDP_AUTO (native, else generic). Replaces an
  * older Tollgate program atomically; -EBUSY when another XDP program is attached (it is
- * never replaced). *native tells the mode it got. In native mode XDP bills the link's
+ * never replaced); -EALREADY when this program is there already in a mode that suits
+ * (link events come again for every change). *native tells the mode it got. In native mode XDP bills the link's
  * ingress; in generic mode tc ingress still does, because generic XDP sees GRO
  * super-packets without their segment count. */
 int tg_datapath_attach_xdp(struct tg_datapath *dp, int ifindex, int mode, bool *native);

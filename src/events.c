@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "audit.h"
 #include "events.h"
 #include "guard.h"
 #include "flows.h"
@@ -47,12 +48,14 @@ struct tg_events {
 	bool watching; /* the ring is in efd (not while the file refuses lines) */
 	const struct tg_maps *m;
 	char *path;
+	char *audit_path; /* security events also go to the audit log (NULL: not) */
 	int fd;
 	/* the drain in progress */
 	const struct tg_applied *ap;
 	int64_t clock_offset;
 	uint64_t written; /* kernel lines written, not yet added to tg_state */
 	uint64_t short_records;
+	int audit_err; /* last audit write error, reported once */
 	/* lines formatted, not yet written */
 	char *buf;
 	size_t len;
@@ -417,9 +420,48 @@ static int append(struct tg_events *ev, const struct tg_event *e, const char *ty
 	return 0;
 }
 
+/* The uplink guard's decisions of lasting weight go to the audit log too: a flood, a
+ * ban, a signature match. Per-packet drops stay in the events file only. */
+static bool audited(const struct tg_event *e)
+{
+	return e->type == TG_EV_SYN_FLOOD || e->type == TG_EV_BAN ||
+	       (e->type == TG_EV_GUARD &&
+		(e->reason == TG_REASON_SQLI || e->reason == TG_REASON_TRAVERSAL));
+}
+
+static void audit_event(struct tg_events *ev, const struct tg_event *e)
+{
+	char *buf = NULL, *members = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err = -ENOMEM;
+
+	if (f) {
+		tg_event_json(f, e, ev->ap, ev->clock_offset);
+		fclose(f);
+	}
+	if (buf && asprintf(&members, "\"event\":%s", buf) > 0)
+		err = tg_audit_append(ev->audit_path, "security_event", members);
+	if (err && !ev->audit_err)
+		fprintf(stderr, "tollgate: cannot write the audit log %s: %s\n", ev->audit_path,
+			strerror(-err));
+	ev->audit_err = err;
+	free(members);
+	free(buf);
+}
+
+void tg_events_set_audit(struct tg_events *ev, const char *path)
+{
+	free(ev->audit_path);
+	ev->audit_path = path ? strdup(path) : NULL;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tg_events *ev = ctx;
+
+	if (ev->audit_path && size >= sizeof(struct tg_event) && audited(data))
+		audit_event(ev, data);
 
 	/* A record of another build's size cannot be read; it is reported, not written. */
 	if (size < sizeof(struct tg_event) || append(ev, data, NULL, NULL, NULL))
@@ -573,6 +615,7 @@ void tg_events_close(struct tg_events *ev)
 		close(ev->fd);
 	free(ev->lines);
 	free(ev->buf);
+	free(ev->audit_path);
 	free(ev->path);
 	free(ev);
 }

@@ -36,6 +36,9 @@ int tg_events_drain(struct tg_events *ev, const struct tg_applied *ap);
 int tg_events_user(struct tg_events *ev, const char *type, const char *tenant,
 		   const char *extra_json);
 void tg_events_close(struct tg_events *ev);
+/* Also writes the uplink guard's floods, bans and signature matches to the audit log at
+ * path (docs/audit.md), as "security_event" records; NULL stops it. */
+void tg_events_set_audit(struct tg_events *ev, const char *path);
 
 /* One kernel event as a JSON object on one line, without the newline (the file format,
  * docs/events.md). ap may be NULL (tenants then named tenant-N). */

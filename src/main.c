@@ -19,6 +19,8 @@ static const struct {
 	{ "flows", cmd_flows, "active flows with rates" },
 	{ "events", cmd_events, "enforcement and quota events (the events file)" },
 	{ "replay", cmd_replay, "run a capture through the BPF programs, offline" },
+	{ "block", cmd_block, "ban a source prefix on the uplink guard, live (--ttl)" },
+	{ "unblock", cmd_unblock, "lift a ban" },
 	{ "audit", cmd_audit, "verify the hash chain of an audit log" },
 };
 

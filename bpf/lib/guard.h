@@ -596,9 +596,11 @@ static __always_inline int tg_guard_act(struct tg_gctx *g, __u32 action, __u32 r
 	}
 }
 
+static const struct tg_guard_conf tg_guard_none = {};
+
 static __always_inline int tg_guard_run(struct tg_gctx *g)
 {
-	const struct tg_guard_conf *c = g->conf;
+	const struct tg_guard_conf *c = g->conf ? g->conf : &tg_guard_none;
 	const struct tg_pkt *p = &g->p;
 	const struct tg_policy *pol;
 	struct tg_src_state *src = NULL;
@@ -606,6 +608,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 	struct tg_ban *ban;
 	int v;
 
+	g->conf = c;
 	g->tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
 	if (g->tenant >= TG_MAX_TENANTS)
 		g->tenant = TG_TENANT_UNATTRIBUTED;
@@ -750,7 +753,8 @@ static __always_inline int tg_uplink_xdp(struct xdp_md *ctx)
 
 	if (tg_xdp_prologue(ctx, &g, &ifc))
 		return XDP_PASS;
-	if (g.conf && (g.conf->flags & TG_GUARD_ON) && !g.err) {
+	/* Bans need no configuration (tollgate block works on any uplink); the rest does. */
+	if (!g.err) {
 		v = tg_guard_run(&g);
 		if (v == TG_GUARD_STAGE) {
 			bpf_tail_call(ctx, &tg_stages, TG_STAGE_SIG);
