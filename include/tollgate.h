@@ -440,6 +440,7 @@ enum tg_ban_origin {
 	TG_BAN_MANUAL = 1,    /* tollgate block */
 	TG_BAN_SYN_FLOOD = 2, /* over its SYN budget during a SYN flood */
 	TG_BAN_SIGNATURE = 3, /* sent a request a drop signature matched */
+	TG_BAN_RATE = 4,      /* went over its per-source rate */
 };
 
 struct tg_ban {
@@ -496,6 +497,8 @@ struct tg_guard_conf {
 	__u16 sig_ports[TG_MAX_SIG_PORTS]; /* destination ports, host order; 0 = unused */
 	__u32 rule_sqli, rule_traversal;   /* rule ids for signature events */
 	__u32 rule_syn, rule_src_rate;	   /* rule ids for SYN-guard and rate events */
+	__u64 src_ban_ns; /* a source over its rate is also banned this long (0 = only the
+			   * excess is dropped) */
 };
 
 /* tg_syn (array of one, shared by all CPUs): the SYN-flood detector. */

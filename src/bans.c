@@ -27,6 +27,8 @@ const char *tg_ban_origin_name(uint8_t origin)
 		return "syn_flood";
 	case TG_BAN_SIGNATURE:
 		return "signature";
+	case TG_BAN_RATE:
+		return "rate_limit";
 	default:
 		return "unknown";
 	}

@@ -34,7 +34,7 @@ int tg_bans_list(const struct tg_maps *m, struct tg_ban_entry **out, size_t *n);
  * how many were removed, or a negative errno. */
 int tg_bans_sweep(const struct tg_maps *m, uint64_t now_ns,
 		  void (*cb)(const struct tg_ban_entry *e, void *ctx), void *ctx);
-/* "block", "syn_flood", "signature" or "unknown". */
+/* "block", "syn_flood", "signature", "rate_limit" or "unknown". */
 const char *tg_ban_origin_name(uint8_t origin);
 
 #endif /* TG_BANS_H */

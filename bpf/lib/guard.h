@@ -264,12 +264,12 @@ static __always_inline struct tg_ban *tg_ban_lookup(const struct tg_pkt *p)
 	}
 }
 
-/* Bans the packet's source address (a host prefix) for the configured TTL. */
-static __always_inline void tg_ban_source(struct tg_gctx *g, __u8 origin, __u32 rule)
+/* Bans the packet's source address (a host prefix) for ttl_ns. */
+static __always_inline void tg_ban_source(struct tg_gctx *g, __u8 origin, __u32 rule, __u64 ttl_ns)
 {
 	const struct tg_guard_conf *c = g->conf;
 	struct tg_ban b = {
-		.expires_ns = g->now + c->ban_ns,
+		.expires_ns = g->now + ttl_ns,
 		.created_ns = g->now,
 		.origin = origin,
 		.action = c->flags & TG_GUARD_BAN_HONEYPOT ? TG_GA_HONEYPOT : TG_GA_DROP,
@@ -287,7 +287,7 @@ static __always_inline void tg_ban_source(struct tg_gctx *g, __u8 origin, __u32 
 		__builtin_memcpy(k.addr, g->p.src, 16);
 		bpf_map_update_elem(&tg_bans6, &k, &b, BPF_ANY);
 	}
-	tg_guard_event(g, TG_EV_BAN, TG_REASON_BAN, b.action, rule, 1, c->ban_ns);
+	tg_guard_event(g, TG_EV_BAN, TG_REASON_BAN, b.action, rule, 1, ttl_ns);
 }
 
 static __always_inline void tg_honey_key_of(struct tg_honey_key *k, const struct tg_pkt *p)
@@ -642,6 +642,8 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 		src = tg_source(g);
 		if (src && (!tg_gcra_cas(&src->tat_packets, &c->src_pps, 1, g->now) ||
 			    !tg_gcra_cas(&src->tat_bytes, &c->src_bps, g->bytes, g->now))) {
+			if (c->src_ban_ns)
+				tg_ban_source(g, TG_BAN_RATE, c->rule_src_rate, c->src_ban_ns);
 			tg_guard_acted(g, TG_REASON_SRC_RATE, TG_GA_DROP, c->rule_src_rate);
 			return XDP_DROP;
 		}
@@ -654,7 +656,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 			if (!src)
 				src = tg_source(g);
 			if (src && !tg_gcra_cas(&src->tat_syn, &c->syn_src, 1, g->now)) {
-				tg_ban_source(g, TG_BAN_SYN_FLOOD, c->rule_syn);
+				tg_ban_source(g, TG_BAN_SYN_FLOOD, c->rule_syn, c->ban_ns);
 				tg_guard_acted(g, TG_REASON_BAN, TG_GA_DROP, c->rule_syn);
 				return XDP_DROP;
 			}

@@ -426,6 +426,21 @@ static void source_rates(void)
 	pass = burst(&a, 20, db, TG_REASON_SRC_RATE, &dropped);
 	tap_check(pass == 10, "one second later exactly 10 more pass (%d)", pass);
 
+	/* over the rate with a ban TTL: banned, and free again when the TTL is over */
+	conf.src_ban_ns = 5 * SEC_NS;
+	write_conf();
+	clock_ns += 100 * SEC_NS;
+	events_reset();
+	pass = burst(&b, want + 1, db, TG_REASON_SRC_RATE, &dropped);
+	tap_check(
+		pass == want && dropped == 1 &&
+			events_of(TG_EV_BAN, TG_REASON_BAN, 4, TG_GA_DROP) == 1,
+		"rate_limit with ban_ttl: the first packet over the rate bans its source (event)");
+	expect("the banned source is dropped as banned", &b, XDP_DROP, db, TG_REASON_BAN);
+	clock_ns += 6 * SEC_NS;
+	expect("after its 5 s TTL the ban has expired", &b, XDP_PASS, db, 0);
+	conf.src_ban_ns = 0;
+
 	/* bytes: 1 Mbit/s = 125000 B/s, burst 0.1 s = 12500 B: frames of 74 bytes */
 	conf.src_pps = (struct tg_rate){ 0 };
 	tg_rate_compute(125000, 12500, &conf.src_bps);
