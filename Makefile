@@ -151,7 +151,7 @@ $(OUT)/tests/test_cgroup: tests/bpf/test_cgroup.c tests/tap.h $(SKELS) $(OUT)/li
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/tests/test_guard: tests/bpf/test_guard.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+$(OUT)/tests/test_uplink_guard: tests/bpf/test_uplink_guard.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
