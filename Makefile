@@ -142,6 +142,11 @@ $(OUT)/tests/test_event_ring: tests/bpf/test_event_ring.c tests/tap.h $(SKELS) $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+# The signature matcher (bpf/lib/sig.h) in a test-only XDP program of its own.
+$(OUT)/tests/test_sig: tests/bpf/test_sig.c tests/tap.h $(OUT)/sig_scan.skel.h | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(LDLIBS) -o $@
+
 # A helper of tests/e2e/events.sh (not a suite): the event code on a live datapath's pins.
 $(OUT)/tests/ev_inject: tests/bpf/ev_inject.c $(SKELS) $(OUT)/ev_emit.skel.h $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
