@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * HTTP request signatures of the uplink guard (docs/guard.md, "Signatures"): a pure
+ * HTTP request signatures of the uplink guard (docs/guard-signatures.md): a pure
  * function over the first bytes of a TCP payload, copied by the caller into a scratch
  * buffer of TG_SIG_SCAN bytes.
  *

@@ -6,7 +6,7 @@
  *
  * Oracles:
  *  - handwritten requests, each with the verdict the documented rules give it
- *    (docs/guard.md, "Signatures"): every encoding, the cases that must stay clean,
+ *    (docs/guard-signatures.md): every encoding, the cases that must stay clean,
  *    payloads that are not HTTP requests, cuts at the scanned length and at TG_SIG_SCAN;
  *  - every TCP payload of the corpus captures, extracted at run time with tshark, and a
  *    classification that shares nothing with the matcher's rules (see classify()).
@@ -202,6 +202,19 @@ static const struct sig_case cases[] = {
 	{ "clean: the body is not scanned (CRLF)",
 	  "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\nid=1'+or+1=1", 0 },
 	{ "clean: the body is not scanned (bare LF)", "GET / HTTP/1.1\nHost: a\n\n/../", 0 },
+
+	/* documented misses (docs/guard-signatures.md, "Limits") and keyword boundaries */
+	{ "clean: union selection (no boundary after the keyword)", R("/?q=1+union+selection"), 0 },
+	{ "clean: /etc/passwdx in the query", R("/?f=/etc/passwdx"), 0 },
+	{ "miss: a comment with text in it", R("/?id=1+union/*x*/select+1"), 0 },
+	{ "miss: spaces around = in a tautology", R("/?id=1+or+1+=+1"), 0 },
+	{ "miss: IIS %u002e", R("/a/%u002e%u002e/b"), 0 },
+	{ "miss: 3-byte overlong UTF-8", R("/a/%e0%80%ae%e0%80%ae/b"), 0 },
+	{ "miss: encoded hex digits %%32%65", R("/a/%%32%65%%32%65/b"), 0 },
+	{ "miss: a pipelined second request",
+	  "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /../ HTTP/1.1\r\n\r\n", 0 },
+	{ "sqli (documented false positive) Dunkin' and Donuts", R("/?q=Dunkin'+and+Donuts"),
+	  SQLI },
 
 	/* not an HTTP request: never scanned */
 	{ "not HTTP: lower-case method", "get /../ HTTP/1.1\r\n\r\n", 0 },
