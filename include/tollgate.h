@@ -222,13 +222,13 @@ enum tg_reason {
 	TG_REASON_QUOTA_BLOCK = 7,    /* quota used up, action block */
 	TG_REASON_QUOTA_THROTTLE = 8, /* over the quota's throttle rate */
 	/* The uplink guard (docs/guard.md); counted against the destination's tenant. */
-	TG_REASON_GUARD_DENY = 9,     /* blocklist or a guard rule with action drop */
-	TG_REASON_BAN = 10,	      /* source banned (SYN-flood guard or `tollgate block`) */
-	TG_REASON_SRC_RATE = 11,      /* over the per-source packet or bit rate */
-	TG_REASON_SYN_FLOOD = 12,     /* SYN of an unvalidated source during a SYN flood */
-	TG_REASON_SQLI = 13,	      /* signature: SQL injection in an HTTP request */
-	TG_REASON_TRAVERSAL = 14,     /* signature: path traversal in an HTTP request */
-	TG_REASON_HONEYPOT = 15,      /* redirected to the honeypot (not a drop) */
+	TG_REASON_GUARD_DENY = 9, /* blocklist or a guard rule with action drop */
+	TG_REASON_BAN = 10,	  /* source banned (SYN-flood guard or `tollgate block`) */
+	TG_REASON_SRC_RATE = 11,  /* over the per-source packet or bit rate */
+	TG_REASON_SYN_FLOOD = 12, /* SYN of an unvalidated source during a SYN flood */
+	TG_REASON_SQLI = 13,	  /* signature: SQL injection in an HTTP request */
+	TG_REASON_TRAVERSAL = 14, /* signature: path traversal in an HTTP request */
+	TG_REASON_HONEYPOT = 15,  /* redirected to the honeypot (not a drop) */
 	TG_REASON_MAX,
 };
 #define TG_REASON_SLOTS 16 /* every reason has a slot; a power of two */
@@ -244,12 +244,12 @@ struct tg_rate {
 };
 
 enum tg_policy_flags {
-	TG_POL_RAW_DENY = 1 << 0,  /* raw IP sockets refused */
-	TG_POL_ISOLATED = 1 << 1,  /* segmentation: other tenants' addresses unreachable */
-	TG_POL_HAS_DENY = 1 << 2,  /* the tenant has its own deny list */
-	TG_POL_ENFORCE = 1 << 3,   /* anything at all to enforce (fast path when clear) */
-	TG_POL_QUOTA_IN = 1 << 4,  /* ingress bytes count toward the quota */
-	TG_POL_QUOTA_OUT = 1 << 5, /* egress bytes count toward the quota */
+	TG_POL_RAW_DENY = 1 << 0,    /* raw IP sockets refused */
+	TG_POL_ISOLATED = 1 << 1,    /* segmentation: other tenants' addresses unreachable */
+	TG_POL_HAS_DENY = 1 << 2,    /* the tenant has its own deny list */
+	TG_POL_ENFORCE = 1 << 3,     /* anything at all to enforce (fast path when clear) */
+	TG_POL_QUOTA_IN = 1 << 4,    /* ingress bytes count toward the quota */
+	TG_POL_QUOTA_OUT = 1 << 5,   /* egress bytes count toward the quota */
 	TG_POL_GUARD_SCOPE = 1 << 6, /* the uplink guard has rules scoped to this tenant */
 };
 
@@ -365,8 +365,8 @@ struct tg_event {
 	__u32 pid;
 	__u32 uid;
 	char comm[16];
-	__u32 rule;   /* guard: id of the configured rule (0 = none; see tg_guard_rule) */
-	__u8 action;  /* guard: enum tg_guard_action */
+	__u32 rule;  /* guard: id of the configured rule (0 = none; see tg_guard_rule) */
+	__u8 action; /* guard: enum tg_guard_action */
 	__u8 pad2[3];
 };
 
@@ -463,24 +463,24 @@ struct tg_src_state {
 
 /* tg_guard: one element, written by user space. */
 enum tg_guard_flags {
-	TG_GUARD_ON = 1 << 0,	    /* anything configured at all */
-	TG_GUARD_SETS = 1 << 1,	    /* tg_gset4/6 hold entries of scope 0 */
-	TG_GUARD_SRC_LIMIT = 1 << 2, /* per-source rates */
-	TG_GUARD_SYN = 1 << 3,	    /* the SYN-flood guard */
-	TG_GUARD_SYN_COOKIE = 1 << 4, /* answer unvalidated SYNs with cookies (else drop) */
-	TG_GUARD_HONEYPOT = 1 << 5, /* honeypot redirect configured */
-	TG_GUARD_SIG = 1 << 6,	    /* signature stage on */
-	TG_GUARD_SIG_DROP = 1 << 7, /* signature matches are dropped (else alert) */
+	TG_GUARD_ON = 1 << 0,		/* anything configured at all */
+	TG_GUARD_SETS = 1 << 1,		/* tg_gset4/6 hold entries of scope 0 */
+	TG_GUARD_SRC_LIMIT = 1 << 2,	/* per-source rates */
+	TG_GUARD_SYN = 1 << 3,		/* the SYN-flood guard */
+	TG_GUARD_SYN_COOKIE = 1 << 4,	/* answer unvalidated SYNs with cookies (else drop) */
+	TG_GUARD_HONEYPOT = 1 << 5,	/* honeypot redirect configured */
+	TG_GUARD_SIG = 1 << 6,		/* signature stage on */
+	TG_GUARD_SIG_DROP = 1 << 7,	/* signature matches are dropped (else alert) */
 	TG_GUARD_BAN_HONEYPOT = 1 << 8, /* detector bans redirect instead of dropping */
 };
 
 struct tg_guard_conf {
-	__u32 flags;	     /* enum tg_guard_flags */
-	__u8 src_prefix4;    /* per-source buckets key on this prefix (default 32) */
-	__u8 src_prefix6;    /* (default 64) */
+	__u32 flags;	  /* enum tg_guard_flags */
+	__u8 src_prefix4; /* per-source buckets key on this prefix (default 32) */
+	__u8 src_prefix6; /* (default 64) */
 	__u16 pad;
-	struct tg_rate src_pps; /* per-source packets; scale 0 = none */
-	struct tg_rate src_bps; /* per-source wire bytes */
+	struct tg_rate src_pps;	 /* per-source packets; scale 0 = none */
+	struct tg_rate src_bps;	 /* per-source wire bytes */
 	struct tg_rate syn_rate; /* all SYNs together: the flood threshold */
 	struct tg_rate syn_src;	 /* a source's SYN budget during a flood */
 	__u64 syn_hold_ns;	 /* a flood lasts this long after the last SYN over threshold */

@@ -131,11 +131,11 @@ struct tg_guard_config {
 	struct tg_guard_rule_conf *rules;
 	size_t n_rules;
 	/* rate_limit: per source (or source prefix) */
-	uint64_t src_pps;	    /* packets per second, 0 = none */
-	uint64_t src_bps;	    /* bits per second, 0 = none */
-	uint64_t src_burst_ms;	    /* burst as time at the rate, default 1000 */
-	uint8_t src_prefix4;	    /* default 32 */
-	uint8_t src_prefix6;	    /* default 64 */
+	uint64_t src_pps;      /* packets per second, 0 = none */
+	uint64_t src_bps;      /* bits per second, 0 = none */
+	uint64_t src_burst_ms; /* burst as time at the rate, default 1000 */
+	uint8_t src_prefix4;   /* default 32 */
+	uint8_t src_prefix6;   /* default 64 */
 	/* syn_flood */
 	bool syn;		    /* syn_flood present */
 	uint64_t syn_threshold;	    /* SYNs per second, all sources together (required) */
@@ -146,8 +146,8 @@ struct tg_guard_config {
 	uint64_t syn_validated_ttl_ms; /* a source that answered a cookie, default 10 min */
 	bool syn_cookie;	       /* mode: cookie (default drop) */
 	/* honeypot */
-	char honeypot_if[TG_IFNAME_MAX]; /* "" = no honeypot */
-	uint8_t honeypot_mac[6];	 /* the honeypot host's MAC (required with interface) */
+	char honeypot_if[TG_IFNAME_MAX];  /* "" = no honeypot */
+	uint8_t honeypot_mac[6];	  /* the honeypot host's MAC (required with interface) */
 	struct tg_cidr *honeypot_sources; /* flagged by rule: always redirected */
 	size_t n_honeypot_sources;
 	bool honeypot_bans; /* detector bans redirect to the honeypot instead of dropping */
