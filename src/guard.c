@@ -257,10 +257,10 @@ static uint16_t *group_probe(struct group_set *s, const struct tg_guard_group *g
 /* The id of group g, added when new; 0 when there is no room. */
 static uint16_t group_id(struct group_set *s, const struct tg_guard_group *g)
 {
-	uint16_t *p = group_probe(s, g);
+	uint16_t *p = group_probe(s, g), id = *p;
 
-	if (*p)
-		return *p;
+	if (id)
+		return id;
 	if (s->n >= TG_MAX_GUARD_GROUPS)
 		return 0;
 	s->v[s->n] = *g;

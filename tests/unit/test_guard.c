@@ -1273,6 +1273,13 @@ static void test_million(void)
 static struct tg_datapath *dp;
 static const struct tg_maps *m;
 
+static size_t sort_key_sz;
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sort_key_sz);
+}
+
 /* The map's keys (key_sz bytes each), sorted. */
 static size_t map_keys(int fd, size_t key_sz, unsigned char **out)
 {
@@ -1281,15 +1288,23 @@ static size_t map_keys(int fd, size_t key_sz, unsigned char **out)
 	unsigned char *v = malloc(cap * key_sz);
 	void *walk = NULL;
 
-	while (v && bpf_map_get_next_key(fd, walk, cur) == 0) {
-		if (n == cap)
-			v = realloc(v, (cap *= 2) * key_sz);
-		if (!v)
-			break;
+	*out = v;
+	if (!v)
+		return 0;
+	while (bpf_map_get_next_key(fd, walk, cur) == 0) {
+		if (n == cap) {
+			unsigned char *nv = realloc(v, (cap *= 2) * key_sz);
+
+			if (!nv)
+				break;
+			v = nv;
+		}
 		memcpy(v + n++ * key_sz, cur, key_sz);
 		memcpy(prev, cur, key_sz);
 		walk = prev;
 	}
+	sort_key_sz = key_sz;
+	qsort(v, n, key_sz, key_cmp);
 	*out = v;
 	return n;
 }
