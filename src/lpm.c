@@ -95,6 +95,14 @@ static int collect_stale(int fd, size_t key_sz, const void *want, size_t n_want,
 	return 0;
 }
 
+static int delete_all(int fd, const unsigned char *keys, size_t n, size_t elem_sz)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * elem_sz) && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
 int tg_map_remove_stale(int fd, size_t key_sz, const void *want, size_t n, size_t elem_sz,
 			int (*cmp)(const void *, const void *))
 {
@@ -105,39 +113,42 @@ int tg_map_remove_stale(int fd, size_t key_sz, const void *want, size_t n, size_
 	if (key_sz > KEY_MAX || elem_sz < key_sz)
 		return -EINVAL;
 	err = collect_stale(fd, key_sz, want, n, elem_sz, cmp, &stale, &n_stale);
-	if (err)
-		return err;
-	for (size_t i = 0; i < n_stale; i++) {
-		if (bpf_map_delete_elem(fd, stale + i * elem_sz) && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-	}
+	if (!err)
+		err = delete_all(fd, stale, n_stale, elem_sz);
 	free(stale);
 	return err;
 }
 
+/* The stale keys are found before anything is inserted: the walk then covers the old
+ * entries only, not old and new together (walking an LPM trie costs about as much per
+ * key as inserting one). */
 int tg_map_sync(int fd, size_t key_sz, void *want, size_t n, size_t elem_sz, size_t val_off,
 		int (*cmp)(const void *, const void *))
 {
-	unsigned char *v = want;
-	bool retried = false;
+	unsigned char *v = want, *stale = NULL;
+	bool stale_gone = false;
+	size_t n_stale = 0;
 	int err;
 
+	if (key_sz > KEY_MAX || elem_sz < key_sz)
+		return -EINVAL;
 	if (n > 1)
 		qsort(want, n, elem_sz, cmp);
-	for (size_t i = 0; i < n; i++) {
+	err = collect_stale(fd, key_sz, want, n, elem_sz, cmp, &stale, &n_stale);
+	for (size_t i = 0; !err && i < n; i++) {
 		if (bpf_map_update_elem(fd, v + i * elem_sz, v + i * elem_sz + val_off, BPF_ANY) ==
 		    0)
 			continue;
 		err = -errno;
-		if ((err != -ENOSPC && err != -E2BIG) || retried)
-			return err;
-		retried = true;
-		err = tg_map_remove_stale(fd, key_sz, want, n, elem_sz, cmp);
-		if (err)
-			return err;
+		if ((err != -ENOSPC && err != -E2BIG) || stale_gone)
+			break;
+		/* too full for old and new together: the stale ones go first */
+		stale_gone = true;
+		err = delete_all(fd, stale, n_stale, elem_sz);
 		i--; /* once more, now that there is room */
 	}
-	return tg_map_remove_stale(fd, key_sz, want, n, elem_sz, cmp);
+	if (!err && !stale_gone)
+		err = delete_all(fd, stale, n_stale, elem_sz);
+	free(stale);
+	return err;
 }

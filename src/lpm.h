@@ -32,10 +32,10 @@ bool tg_l4_subsumes(uint8_t a_proto, uint16_t a_lo, uint16_t a_hi, uint8_t b_pro
 
 /* Brings the map fd (hash or LPM, key_sz-byte keys) to exactly want: n elements of
  * elem_sz bytes each, the key first (zero-padded past key_sz) and the value at val_off.
- * want is sorted by cmp (which compares keys) here. New entries go in first, then the
- * stale ones out, so no moment runs without the rules both sets agree on; when the map
- * is too full to hold old and new together, the stale ones go first and the insert is
- * retried. Returns 0 or a negative errno. */
+ * want is sorted by cmp (which compares keys) here. The stale keys are listed first,
+ * then the new entries go in and the stale ones out, so no moment runs without the rules
+ * both sets agree on; when the map is too full to hold old and new together, the stale
+ * ones go first and the insert is retried. Returns 0 or a negative errno. */
 int tg_map_sync(int fd, size_t key_sz, void *want, size_t n, size_t elem_sz, size_t val_off,
 		int (*cmp)(const void *, const void *));
 /* Deletes every key of fd that is not in want (sorted by cmp, layout as above). */
