@@ -1552,6 +1552,26 @@ static void test_apply(size_t apply_count)
 		free_guard(&cfg.guard);
 	}
 
+	/* every group slot taken, then as many other groups: old and new cannot live side by
+	 * side, and the end state is still exact */
+	for (uint16_t base = 1; base <= 4097; base += 4096) {
+		size_t n = TG_MAX_GUARD_GROUPS - 1;
+
+		cfg.guard.enabled = true;
+		cfg.guard.rules = calloc(n, sizeof(*cfg.guard.rules));
+		for (size_t i = 0; cfg.guard.rules && i < n; i++) {
+			char src[32];
+
+			snprintf(src, sizeof(src), "10.%zu.%zu.0/24", i / 256, i % 256);
+			cfg.guard.rules[i] = rule(src, -1, UDP, (uint16_t)(base + i),
+						  (uint16_t)(base + i), TG_GA_DROP);
+		}
+		cfg.guard.n_rules = n;
+		snprintf(what, sizeof(what), "4095 groups, ports from %u", base);
+		apply_and_check(&cfg, &ap, what, false);
+		free_guard(&cfg.guard);
+	}
+
 	/* big: apply, apply again, replace, remove; with the times */
 	{
 		double t;
