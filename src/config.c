@@ -9,10 +9,11 @@
  * four levels), so an alias that makes a node contain itself cannot loop it, and a
  * budget of node visits bounds what aliases can multiply.
  *
- * No side effects beyond reading the file in tg_config_load(): `tollgate check`, the
- * agent and the fuzzer all drive the same code.
+ * No side effects beyond reading the file in tg_config_load() and the uplink guard's list
+ * files it names: `tollgate check`, the agent and the fuzzer all drive the same code.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -28,6 +29,7 @@
 
 #include "config.h"
 #include "denylist.h"
+#include "guard.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
@@ -576,6 +578,28 @@ struct sel_set {
 	const char *what; /* for "too many ..." */
 };
 
+/* Where an entry of a guard source set was written: in the YAML (file NULL), or on line
+ * fline of the list file named at line:col. */
+struct gpos {
+	unsigned line, col;
+	const char *file; /* as written in the YAML (points into the document) */
+	unsigned fline;
+};
+
+/* uplink.allowlist, blocklist or honeypot.sources, growing in cfg.guard, with where each
+ * entry came from for the checks across the sets. */
+struct gset_list {
+	struct tg_cidr **v;
+	size_t *n;
+	struct gpos *pos;
+	size_t cap;
+	size_t per_family[2];
+	bool full[2];
+	const char *name;
+};
+
+enum { GL_ALLOW, GL_BLOCK, GL_HONEY, GL_MAX };
+
 /* Also used for classes: "class 'lan'" or "classes[1]". */
 struct tenant_meta {
 	char label[64]; /* "tenant 'acme'", or "tenants[3]" while it has no valid name */
@@ -599,6 +623,10 @@ struct pctx {
 	struct tenant_meta cmeta[MAX_CLASSES];
 	struct sel_set class4, class6; /* the classes' CIDRs; sel_ref.tenant is the class */
 	struct sel_set allows;	       /* allow_tenants entries, checked once names are known */
+	const char *name;	       /* the file's name: list files are relative to it */
+	struct gset_list gl[GL_MAX];
+	bool honeypot_named;		/* uplink.honeypot.interface is given (maybe invalid) */
+	unsigned guard_line, guard_col; /* where a guard that does not compile is reported */
 };
 
 /* A printable, bounded copy of a user's value for a message. */
@@ -1012,8 +1040,8 @@ static bool sel_add(struct pctx *c, struct sel_set *set, const yaml_node_t *n, c
 	return true;
 }
 
-/* Parses a CIDR selector; false (reported) when it is not a network address. */
-static bool cidr_value(struct pctx *c, yaml_node_t *n, const char *s, struct tg_cidr *cidr)
+/* Parses a CIDR; false with the reason in msg when it is not a network address. */
+static bool cidr_problem(const char *s, struct tg_cidr *cidr, char *msg, size_t len)
 {
 	char fixed[64];
 	unsigned maxlen;
@@ -1022,20 +1050,31 @@ static bool cidr_value(struct pctx *c, yaml_node_t *n, const char *s, struct tg_
 	case V_OK:
 		return true;
 	case V_PREFIX:
-		node_err(c, n, "invalid prefix length in '%s': expected 0 to %u", show(s).s,
+		snprintf(msg, len, "invalid prefix length in '%s': expected 0 to %u", show(s).s,
 			 maxlen);
 		return false;
 	case V_HOSTBITS:
 		tg_format_cidr(cidr, fixed, sizeof(fixed));
-		node_err(c, n, "host bits set in %s; did you mean %s?", show(s).s, fixed);
+		snprintf(msg, len, "host bits set in %s; did you mean %s?", show(s).s, fixed);
 		return false;
 	default:
-		node_err(c, n,
+		snprintf(msg, len,
 			 "invalid CIDR '%s': expected an IPv4 or IPv6 address, optionally "
 			 "with /LENGTH",
 			 show(s).s);
 		return false;
 	}
+}
+
+/* Parses a CIDR selector; false (reported) when it is not a network address. */
+static bool cidr_value(struct pctx *c, yaml_node_t *n, const char *s, struct tg_cidr *cidr)
+{
+	char msg[sizeof(c->d->v->msg)];
+
+	if (cidr_problem(s, cidr, msg, sizeof(msg)))
+		return true;
+	node_err(c, n, "%s", msg);
+	return false;
 }
 
 static void push_cidr(struct pctx *c, struct tg_cidr **arr, size_t *n, const struct tg_cidr *cidr)
@@ -1368,6 +1407,45 @@ static bool ports_parse(const char *s, uint16_t *lo, uint16_t *hi)
 	return true;
 }
 
+/* The proto and ports keys of a deny rule or a guard rule (either may be absent: any);
+ * false when one is invalid (reported). */
+static bool parse_l4(struct pctx *c, const yaml_node_pair_t *proto, const yaml_node_pair_t *ports,
+		     const char *where, uint8_t *p, uint16_t *lo, uint16_t *hi)
+{
+	bool ok = true, has_ports = false;
+	const char *s;
+	yaml_node_t *v;
+	char w[128];
+
+	if (proto) {
+		snprintf(w, sizeof(w), "%s.proto", where);
+		ok &= parse_proto(c, value_of(c, proto), w, p);
+	}
+	if (ports) {
+		snprintf(w, sizeof(w), "%s.ports", where);
+		v = value_of(c, ports);
+		s = scalar(c, v, w);
+		if (s && ports_parse(s, lo, hi)) {
+			has_ports = true;
+		} else {
+			if (s)
+				node_err(c, v,
+					 "invalid ports '%s': expected a port from 1 to 65535 or a "
+					 "range N-M with N <= M",
+					 show(s).s);
+			ok = false;
+		}
+	}
+	if (has_ports && proto && *p != IPPROTO_TCP && *p != IPPROTO_UDP) {
+		node_err(c, key_of(c, ports), "ports apply only to proto tcp or udp");
+		ok = false;
+	} else if (has_ports && !proto) {
+		node_err(c, key_of(c, ports), "ports apply only to proto tcp or udp: give proto");
+		ok = false;
+	}
+	return ok;
+}
+
 enum { DK_CIDR, DK_PROTO, DK_PORTS, DK_MAX };
 static const char *const deny_keys[] = { "cidr", "proto", "ports", NULL };
 static const struct keyspec deny_spec = { deny_keys, NULL, "cidr, proto or ports" };
@@ -1377,7 +1455,7 @@ static bool parse_deny_item(struct pctx *c, yaml_node_t *n, const char *where,
 			    struct tg_deny_conf *r)
 {
 	yaml_node_pair_t *slot[DK_MAX] = { NULL };
-	bool ok = true, has_ports = false;
+	bool ok = true;
 	char w[128];
 	const char *s;
 	yaml_node_t *v;
@@ -1407,34 +1485,9 @@ static bool parse_deny_item(struct pctx *c, yaml_node_t *n, const char *where,
 		node_err(c, n, "missing key 'cidr' in %s", where);
 		ok = false;
 	}
-	if (slot[DK_PROTO]) {
-		snprintf(w, sizeof(w), "%s.proto", where);
-		ok &= parse_proto(c, value_of(c, slot[DK_PROTO]), w, &r->proto);
-	}
-	if (slot[DK_PORTS]) {
-		snprintf(w, sizeof(w), "%s.ports", where);
-		v = value_of(c, slot[DK_PORTS]);
-		s = scalar(c, v, w);
-		if (s && ports_parse(s, &r->port_lo, &r->port_hi)) {
-			has_ports = true;
-		} else {
-			if (s)
-				node_err(c, v,
-					 "invalid ports '%s': expected a port from 1 to 65535 or a "
-					 "range N-M with N <= M",
-					 show(s).s);
-			ok = false;
-		}
-	}
-	if (has_ports && slot[DK_PROTO] && r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP) {
-		node_err(c, key_of(c, slot[DK_PORTS]), "ports apply only to proto tcp or udp");
-		ok = false;
-	} else if (has_ports && !slot[DK_PROTO]) {
-		node_err(c, key_of(c, slot[DK_PORTS]),
-			 "ports apply only to proto tcp or udp: give proto");
-		ok = false;
-	}
-	return ok;
+	return parse_l4(c, slot[DK_PROTO], slot[DK_PORTS], where, &r->proto, &r->port_lo,
+			&r->port_hi) &&
+	       ok;
 }
 
 static int deny_item_cmp(const void *pa, const void *pb)
@@ -1989,18 +2042,18 @@ static void parse_node(struct pctx *c, yaml_node_t *n)
 	snprintf(c->cfg.node, sizeof(c->cfg.node), "%s", s);
 }
 
-/* A duration of whole seconds from 1s to MAX_SEC (written MAX_TEXT in messages). */
-static bool parse_seconds(struct pctx *c, yaml_node_t *n, const char *where, uint64_t max_sec,
-			  const char *max_text, uint32_t *out)
+/* A duration in milliseconds; false (reported) when it is none. MAX_TEXT is the largest
+ * value the caller accepts, for the message about overflows. */
+static bool duration_value(struct pctx *c, yaml_node_t *n, const char *where, const char *max_text,
+			   uint64_t *ms)
 {
 	const char *s = scalar(c, n, where);
-	uint64_t ms;
 
 	if (!s)
 		return false;
-	switch (duration_parse(s, &ms)) {
+	switch (duration_parse(s, ms)) {
 	case V_OK:
-		break;
+		return true;
 	case V_NOUNIT:
 		node_err(c, n, "duration '%s' has no unit: expected ms, s, m, h or d, e.g. 60s",
 			 show(s).s);
@@ -2016,6 +2069,18 @@ static bool parse_seconds(struct pctx *c, yaml_node_t *n, const char *where, uin
 			 show(s).s);
 		return false;
 	}
+}
+
+/* A duration of whole seconds from 1s to MAX_SEC (written MAX_TEXT in messages). */
+static bool parse_seconds(struct pctx *c, yaml_node_t *n, const char *where, uint64_t max_sec,
+			  const char *max_text, uint32_t *out)
+{
+	const char *s;
+	uint64_t ms;
+
+	if (!duration_value(c, n, where, max_text, &ms))
+		return false;
+	s = (const char *)n->data.scalar.value;
 	if (ms % 1000 || ms < 1000 || ms / 1000 > max_sec) {
 		node_err(c, n, "%s '%s' must be whole seconds from 1s to %s", where, show(s).s,
 			 max_text);
@@ -2126,21 +2191,6 @@ static void parse_flows(struct pctx *c, yaml_node_t *n)
 	if (slot[1])
 		parse_seconds(c, value_of(c, slot[1]), "flows.idle_timeout", DAY_SEC, "24h",
 			      &c->cfg.flows.idle_timeout);
-}
-
-static const char *const uplink_keys[] = { "interfaces", NULL };
-/* The XDP guard's settings: known, so they are refused as unsupported, not unknown. */
-static const char *const uplink_unsupported[] = { "blocklist", "allowlist",  "syn_flood",
-						  "ddos",      "rate_limit", "bans",
-						  "honeypot",  "signatures", NULL };
-static const struct keyspec uplink_spec = { uplink_keys, uplink_unsupported, "interfaces" };
-
-static void parse_uplink(struct pctx *c, yaml_node_t *n)
-{
-	yaml_node_pair_t *slot[1] = { NULL };
-
-	if (map_collect(c, n, "uplink", &uplink_spec, slot) && slot[0])
-		scalar_list(c, value_of(c, slot[0]), "uplink.interfaces", add_uplink, SIZE_MAX);
 }
 
 static void set_str(struct pctx *c, char **dst, const char *s)
@@ -2258,13 +2308,14 @@ static void parse_ipfix(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-static const char *const outputs_keys[] = { "ipfix", "events", NULL };
+static const char *const outputs_keys[] = { "ipfix", "events", "audit", NULL };
 static const char *const outputs_unsupported[] = { "prometheus", NULL };
-static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported, "ipfix or events" };
+static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported,
+					     "ipfix, events or audit" };
 
 static void parse_outputs(struct pctx *c, yaml_node_t *n)
 {
-	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_pair_t *slot[3] = { NULL };
 	yaml_node_t *v;
 	const char *s;
 
@@ -2282,6 +2333,32 @@ static void parse_outputs(struct pctx *c, yaml_node_t *n)
 				 "invalid outputs.events '%s': expected an absolute path, e.g. %s",
 				 show(s).s, TG_DEFAULT_EVENTS);
 	}
+	if (slot[2]) {
+		v = value_of(c, slot[2]);
+		s = scalar(c, v, "outputs.audit");
+		if (s && path_ok(s, false))
+			set_str(c, &c->cfg.audit_path, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid outputs.audit '%s': expected an absolute path, e.g. %s",
+				 show(s).s, TG_DEFAULT_AUDIT);
+	}
+}
+
+/* true or false (YAML 1.1's other spellings of booleans are refused as ambiguous). */
+static bool parse_bool(struct pctx *c, yaml_node_t *n, const char *where, bool *out)
+{
+	const char *s = scalar(c, n, where);
+
+	if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
+		*out = true;
+	else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
+		*out = false;
+	else if (s)
+		node_err(c, n, "invalid %s '%s': expected true or false", where, show(s).s);
+	else
+		return false;
+	return true;
 }
 
 static const char *const isolation_keys[] = { "segmentation", "deny", NULL };
@@ -2290,26 +2367,615 @@ static const struct keyspec isolation_spec = { isolation_keys, NULL, "segmentati
 static void parse_isolation(struct pctx *c, yaml_node_t *n)
 {
 	yaml_node_pair_t *slot[2] = { NULL };
-	yaml_node_t *v;
-	const char *s;
 
 	if (!map_collect(c, n, "isolation", &isolation_spec, slot))
 		return;
-	if (slot[0]) {
-		v = value_of(c, slot[0]);
-		s = scalar(c, v, "isolation.segmentation");
-		if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")))
-			c->cfg.segmentation = true;
-		else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")))
-			c->cfg.segmentation = false;
-		else if (s)
-			node_err(c, v,
-				 "invalid isolation.segmentation '%s': expected true or false",
-				 show(s).s);
-	}
+	if (slot[0])
+		parse_bool(c, value_of(c, slot[0]), "isolation.segmentation", &c->cfg.segmentation);
 	if (slot[1])
 		parse_deny_list(c, value_of(c, slot[1]), "isolation.deny", &c->cfg.deny,
 				&c->cfg.n_deny);
+}
+
+/*
+ * The uplink guard. Its source sets may come from list files (one CIDR per line), read
+ * here so that a bad line is an error of the configuration like any other.
+ */
+
+#define GUARD_LIST_MAX (1u << 20) /* entries per set and address family */
+#define GUARD_RULES_MAX 65536u
+#define LIST_FILE_MAX (256u << 20)
+#define LIST_TOKEN_MAX 128
+#define MS_PER_DAY (1000ull * DAY_SEC)
+
+static int read_all(const char *path, size_t max, bool regular_only, char **out, size_t *len);
+
+/* "L:C" for an entry of the YAML, "FILE:LINE" for a line of a list file. */
+static void gpos_where(const struct gpos *p, char *buf, size_t len)
+{
+	if (p->file)
+		snprintf(buf, len, "%s:%u", show(p->file).s, p->fline);
+	else
+		snprintf(buf, len, "%u:%u", p->line, p->col);
+}
+
+/* A diagnostic about an entry: at the entry in the YAML, or at the name of its list file
+ * with "FILE:LINE: " before the message. */
+static __attribute__((format(printf, 4, 5))) void gpos_diag(struct pctx *c, const struct gpos *p,
+							    bool warning, const char *fmt, ...)
+{
+	char msg[sizeof(c->d->v->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->file)
+		(warning ? warn_lc : diag_lc)(c, p->line, p->col, "%s:%u: %s", show(p->file).s,
+					      p->fline, msg);
+	else
+		(warning ? warn_lc : diag_lc)(c, p->line, p->col, "%s", msg);
+}
+
+static void gset_push(struct pctx *c, struct gset_list *l, const struct tg_cidr *cidr,
+		      const struct gpos *pos)
+{
+	int f = cidr->family == AF_INET6;
+
+	if (l->per_family[f] >= GUARD_LIST_MAX) {
+		if (!l->full[f])
+			gpos_diag(c, pos, false, "too many IPv%c entries in uplink.%s: at most %u",
+				  f ? '6' : '4', l->name, GUARD_LIST_MAX);
+		l->full[f] = true;
+		return;
+	}
+	if (*l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct tg_cidr *v = reallocarray(*l->v, cap, sizeof(*v));
+		struct gpos *p;
+
+		if (!v) {
+			c->oom = true;
+			return;
+		}
+		*l->v = v;
+		p = reallocarray(l->pos, cap, sizeof(*p));
+		if (!p) {
+			c->oom = true;
+			return;
+		}
+		l->pos = p;
+		l->cap = cap;
+	}
+	(*l->v)[*l->n] = *cidr;
+	l->pos[(*l->n)++] = *pos;
+	l->per_family[f]++;
+}
+
+static void add_gset_cidr(struct pctx *c, yaml_node_t *n, const char *s, size_t list)
+{
+	struct gpos pos = { LINE(n), COL(n), NULL, 0 };
+	struct tg_cidr cidr;
+
+	if (cidr_value(c, n, s, &cidr))
+		gset_push(c, &c->gl[list], &cidr, &pos);
+}
+
+/* A list file's path: absolute, or relative to the configuration file's directory. */
+static bool list_path(const struct pctx *c, const char *s, char *out, size_t len)
+{
+	const char *slash = strrchr(c->name, '/');
+	int n;
+
+	if (s[0] == '/' || !slash)
+		n = snprintf(out, len, "%s", s);
+	else
+		n = snprintf(out, len, "%.*s/%s", (int)(slash - c->name), c->name, s);
+	return n > 0 && (size_t)n < len;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* One line of a list file: a CIDR, blank, or a '#' comment (also after a CIDR). */
+static void list_line(struct pctx *c, struct gset_list *l, const struct gpos *pos, const char *p,
+		      size_t len)
+{
+	char tok[LIST_TOKEN_MAX], msg[sizeof(c->d->v->msg)];
+	const char *hash = memchr(p, '#', len);
+	struct tg_cidr cidr;
+
+	if (memchr(p, '\0', len)) {
+		gpos_diag(c, pos, false, "unexpected NUL character");
+		return;
+	}
+	if (hash)
+		len = (size_t)(hash - p);
+	while (len && is_blank(*p))
+		p++, len--;
+	while (len && is_blank(p[len - 1]))
+		len--;
+	if (!len)
+		return;
+	snprintf(tok, sizeof(tok), "%.*s", (int)len, p);
+	if (cidr_problem(tok, &cidr, msg, sizeof(msg)))
+		gset_push(c, l, &cidr, pos);
+	else
+		gpos_diag(c, pos, false, "%s", msg);
+}
+
+static void add_gset_file(struct pctx *c, yaml_node_t *n, const char *s, size_t list)
+{
+	struct gpos pos = { LINE(n), COL(n), s, 0 };
+	char path[PATH_MAX], *buf = NULL;
+	const char *p, *end;
+	size_t len = 0;
+	int r;
+
+	if (!*s || !list_path(c, s, path, sizeof(path))) {
+		node_err(c, n, "invalid list file '%s': expected a path", show(s).s);
+		return;
+	}
+	r = read_all(path, LIST_FILE_MAX, true, &buf, &len);
+	if (r == -ENOMEM) {
+		c->oom = true;
+		return;
+	}
+	if (r == -EINVAL)
+		node_err(c, n, "list file %s is not a regular file", show(s).s);
+	else if (r == -EFBIG)
+		node_err(c, n, "list file %s is larger than %u MiB", show(s).s,
+			 LIST_FILE_MAX >> 20);
+	else if (r)
+		node_err(c, n, "cannot read list file %s: %s", show(s).s, strerror(-r));
+	if (r)
+		return;
+	for (p = buf, end = buf + len; p < end && !c->oom;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		pos.fline++;
+		list_line(c, &c->gl[list], &pos, p, l);
+		p += l + 1;
+	}
+	free(buf);
+}
+
+/* The tenant named s, or -1. */
+static int tenant_index(const struct pctx *c, const char *s)
+{
+	for (size_t i = 0; i < c->cfg.n_tenants; i++)
+		if (c->meta[i].named && !strcmp(c->cfg.tenants[i].name, s))
+			return (int)i;
+	return -1;
+}
+
+/* A duration from min_ms to max_ms (written min_text and max_text in messages). */
+static bool parse_ms(struct pctx *c, yaml_node_t *n, const char *where, uint64_t min_ms,
+		     const char *min_text, uint64_t max_ms, const char *max_text, uint64_t *out)
+{
+	uint64_t ms;
+
+	if (!duration_value(c, n, where, max_text, &ms))
+		return false;
+	if (ms < min_ms || ms > max_ms) {
+		node_err(c, n, "%s '%s' must be from %s to %s", where,
+			 show((const char *)n->data.scalar.value).s, min_text, max_text);
+		return false;
+	}
+	*out = ms;
+	return true;
+}
+
+static const char *const guard_action_names[] = { "allow", "drop", "honeypot", "alert", NULL };
+
+enum { RK_SRC, RK_TENANT, RK_PROTO, RK_PORTS, RK_ACTION, RK_MAX };
+static const char *const rule_keys[] = { "src", "tenant", "proto", "ports", "action", NULL };
+static const struct keyspec rule_spec = { rule_keys, NULL, "src, tenant, proto, ports or action" };
+
+static bool parse_guard_rule(struct pctx *c, yaml_node_t *n, const char *where,
+			     struct tg_guard_rule_conf *r)
+{
+	yaml_node_pair_t *slot[RK_MAX] = { NULL };
+	bool ok = true;
+	const char *s;
+	yaml_node_t *v;
+	char w[96];
+
+	memset(r, 0, sizeof(*r));
+	r->any_src = true;
+	r->tenant = -1;
+	r->port_hi = 65535;
+	if (!map_collect(c, n, where, &rule_spec, slot))
+		return false;
+	if (slot[RK_SRC]) {
+		snprintf(w, sizeof(w), "%s.src", where);
+		v = value_of(c, slot[RK_SRC]);
+		s = scalar(c, v, w);
+		ok &= s && cidr_value(c, v, s, &r->src);
+		r->any_src = false;
+	}
+	if (slot[RK_TENANT]) {
+		snprintf(w, sizeof(w), "%s.tenant", where);
+		v = value_of(c, slot[RK_TENANT]);
+		s = scalar(c, v, w);
+		r->tenant = s ? tenant_index(c, s) : -1;
+		if (s && r->tenant < 0)
+			node_err(c, v, "unknown tenant '%s' in %s", show(s).s, w);
+		ok &= r->tenant >= 0;
+	}
+	ok &= parse_l4(c, slot[RK_PROTO], slot[RK_PORTS], where, &r->proto, &r->port_lo,
+		       &r->port_hi);
+	if (!slot[RK_ACTION]) {
+		node_err(c, n, "missing key 'action' in %s", where);
+		return false;
+	}
+	snprintf(w, sizeof(w), "%s.action", where);
+	v = value_of(c, slot[RK_ACTION]);
+	r->action = parse_word(c, v, w, "action", guard_action_names, TG_GA_ALLOW,
+			       "drop, allow, honeypot or alert");
+	if (r->action == TG_GA_HONEYPOT && !c->honeypot_named) {
+		node_err(c, v, "action honeypot needs uplink.honeypot.interface");
+		return false;
+	}
+	return ok && r->action > 0;
+}
+
+static void parse_guard_rules(struct pctx *c, yaml_node_t *n)
+{
+	struct tg_guard_config *g = &c->cfg.guard;
+	yaml_node_item_t *it;
+	size_t count;
+	char w[48];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "uplink.rules"))
+		return;
+	count = seq_len(n);
+	g->rules = calloc(count < GUARD_RULES_MAX ? count + 1 : GUARD_RULES_MAX, sizeof(*g->rules));
+	if (!g->rules) {
+		c->oom = true;
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->stop; it++) {
+		size_t i = (size_t)(it - n->data.sequence.items.start);
+		yaml_node_t *item = node_at(c, *it);
+
+		if (i == GUARD_RULES_MAX) {
+			if (item)
+				node_err(c, item, "too many rules in uplink.rules: at most %u",
+					 GUARD_RULES_MAX);
+			break;
+		}
+		snprintf(w, sizeof(w), "uplink.rules[%zu]", i);
+		if (item && parse_guard_rule(c, item, w, &g->rules[g->n_rules]))
+			g->n_rules++;
+	}
+}
+
+/* A decimal integer from 0 to max. */
+static void parse_prefix_len(struct pctx *c, yaml_node_t *n, const char *where, unsigned max,
+			     uint8_t *out)
+{
+	const char *s = scalar(c, n, where);
+	uint64_t v;
+
+	if (s && decimal_in(s, 0, max, &v))
+		*out = (uint8_t)v;
+	else if (s)
+		node_err(c, n, "invalid %s '%s': expected a prefix length from 0 to %u", where,
+			 show(s).s, max);
+}
+
+enum { LMK_PPS, LMK_BPS, LMK_BURST, LMK_PREFIX4, LMK_PREFIX6, LMK_MAX };
+static const char *const rate_limit_keys[] = { "pps", "bps", "burst", "prefix4", "prefix6", NULL };
+static const struct keyspec rate_limit_spec = { rate_limit_keys, NULL,
+						"pps, bps, burst, prefix4 or prefix6" };
+
+static void parse_rate_limit(struct pctx *c, yaml_node_t *n)
+{
+	static const char where[] = "uplink.rate_limit";
+	yaml_node_pair_t *slot[LMK_MAX] = { NULL };
+	struct tg_guard_config *g = &c->cfg.guard;
+	const yaml_node_t *at;
+	bool burst_ok = true;
+	char w[64];
+
+	if (!map_collect(c, n, where, &rate_limit_spec, slot))
+		return;
+	if (slot[LMK_PPS])
+		parse_pps(c, value_of(c, slot[LMK_PPS]), "uplink.rate_limit.pps", "pps",
+			  &g->src_pps);
+	if (slot[LMK_BPS])
+		parse_rate(c, value_of(c, slot[LMK_BPS]), "uplink.rate_limit.bps", &g->src_bps);
+	if (!slot[LMK_PPS] && !slot[LMK_BPS])
+		node_err(c, n, "missing key 'pps' or 'bps' in %s", where);
+	if (slot[LMK_BURST] && !parse_ms(c, value_of(c, slot[LMK_BURST]), "uplink.rate_limit.burst",
+					 1, "1ms", 60000, "60s", &g->src_burst_ms))
+		burst_ok = false;
+	if (slot[LMK_PREFIX4]) {
+		snprintf(w, sizeof(w), "%s.prefix4", where);
+		parse_prefix_len(c, value_of(c, slot[LMK_PREFIX4]), w, 32, &g->src_prefix4);
+	}
+	if (slot[LMK_PREFIX6]) {
+		snprintf(w, sizeof(w), "%s.prefix6", where);
+		parse_prefix_len(c, value_of(c, slot[LMK_PREFIX6]), w, 128, &g->src_prefix6);
+	}
+	/* the bucket must hold one full frame, and one packet */
+	at = slot[LMK_BURST] ? value_of(c, slot[LMK_BURST]) : n;
+	if (!burst_ok)
+		return;
+	if (g->src_bps && (unsigned __int128)g->src_bps / 8 * g->src_burst_ms / 1000 < BURST_MIN)
+		node_err(c, at,
+			 "a burst of %llums at %llu bit/s holds less than one full frame (1514 "
+			 "bytes): give a longer burst",
+			 (unsigned long long)g->src_burst_ms, (unsigned long long)g->src_bps);
+	else if (g->src_pps && g->src_pps * g->src_burst_ms < 1000)
+		node_err(c, at,
+			 "a burst of %llums at %llu packets/s holds less than one packet: give a "
+			 "longer burst",
+			 (unsigned long long)g->src_burst_ms, (unsigned long long)g->src_pps);
+}
+
+enum { SK_THRESHOLD, SK_BUDGET, SK_BAN, SK_HOLD, SK_MODE, SK_VALIDATED, SK_MAX };
+static const char *const syn_keys[] = { "threshold", "source_budget", "ban_ttl", "hold",
+					"mode",	     "validated_ttl", NULL };
+static const struct keyspec syn_spec = {
+	syn_keys, NULL, "threshold, source_budget, ban_ttl, hold, mode or validated_ttl"
+};
+static const char *const syn_mode_names[] = { "drop", "cookie", NULL };
+
+static void parse_syn_flood(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[SK_MAX] = { NULL };
+	struct tg_guard_config *g = &c->cfg.guard;
+
+	if (!map_collect(c, n, "uplink.syn_flood", &syn_spec, slot))
+		return;
+	g->syn = true;
+	if (slot[SK_THRESHOLD])
+		parse_pps(c, value_of(c, slot[SK_THRESHOLD]), "uplink.syn_flood.threshold",
+			  "threshold", &g->syn_threshold);
+	else
+		node_err(c, n, "missing key 'threshold' in uplink.syn_flood");
+	if (slot[SK_BUDGET])
+		parse_pps(c, value_of(c, slot[SK_BUDGET]), "uplink.syn_flood.source_budget",
+			  "source_budget", &g->syn_source_budget);
+	if (slot[SK_BAN])
+		parse_ms(c, value_of(c, slot[SK_BAN]), "uplink.syn_flood.ban_ttl", 1000, "1s",
+			 30 * MS_PER_DAY, "30d", &g->syn_ban_ttl_ms);
+	if (slot[SK_HOLD])
+		parse_ms(c, value_of(c, slot[SK_HOLD]), "uplink.syn_flood.hold", 1000, "1s",
+			 MS_PER_DAY / 24, "1h", &g->syn_hold_ms);
+	if (slot[SK_MODE])
+		g->syn_cookie = parse_word(c, value_of(c, slot[SK_MODE]), "uplink.syn_flood.mode",
+					   "mode", syn_mode_names, 0, "drop or cookie") == 1;
+	if (slot[SK_VALIDATED])
+		parse_ms(c, value_of(c, slot[SK_VALIDATED]), "uplink.syn_flood.validated_ttl", 1000,
+			 "1s", 30 * MS_PER_DAY, "30d", &g->syn_validated_ttl_ms);
+}
+
+/* "aa:bb:cc:dd:ee:ff", hex digits in either case. */
+static bool mac_parse(const char *s, uint8_t *mac)
+{
+	for (int i = 0; i < 6; i++, s += 3) {
+		unsigned hi, lo;
+
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i < 5 ? ':' : '\0'))
+			return false;
+		hi = (unsigned)(isdigit((unsigned char)s[0]) ? s[0] - '0'
+							     : (s[0] | 0x20) - 'a' + 10);
+		lo = (unsigned)(isdigit((unsigned char)s[1]) ? s[1] - '0'
+							     : (s[1] | 0x20) - 'a' + 10);
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+enum { HK_IFACE, HK_MAC, HK_SOURCES, HK_BANS, HK_MAX };
+static const char *const honeypot_keys[] = { "interface", "mac", "sources", "bans", NULL };
+static const struct keyspec honeypot_spec = { honeypot_keys, NULL,
+					      "interface, mac, sources or bans" };
+
+static void parse_honeypot(struct pctx *c, yaml_node_t *n)
+{
+	static const char need[] = "needs uplink.honeypot.interface: redirects go there";
+	yaml_node_pair_t *slot[HK_MAX] = { NULL };
+	struct tg_guard_config *g = &c->cfg.guard;
+	static const uint8_t zero[6];
+	yaml_node_t *v;
+	const char *s;
+
+	if (!map_collect(c, n, "uplink.honeypot", &honeypot_spec, slot))
+		return;
+	c->honeypot_named = slot[HK_IFACE];
+	if (slot[HK_IFACE]) {
+		v = value_of(c, slot[HK_IFACE]);
+		s = scalar(c, v, "uplink.honeypot.interface");
+		if (s && iface_pattern_ok(s) && !strpbrk(s, "*?["))
+			snprintf(g->honeypot_if, sizeof(g->honeypot_if), "%s", s);
+		else if (s)
+			node_err(c, v,
+				 "invalid uplink.honeypot.interface '%s': expected an interface "
+				 "name of 1 to 15 characters, not a glob",
+				 show(s).s);
+		if (!slot[HK_MAC])
+			node_err(c, n,
+				 "missing key 'mac' in uplink.honeypot: the honeypot host's MAC "
+				 "address is needed with interface");
+	}
+	if (slot[HK_MAC] && !slot[HK_IFACE]) {
+		node_err(c, key_of(c, slot[HK_MAC]), "uplink.honeypot.mac %s", need);
+	} else if (slot[HK_MAC]) {
+		v = value_of(c, slot[HK_MAC]);
+		s = scalar(c, v, "uplink.honeypot.mac");
+		if (s && !mac_parse(s, g->honeypot_mac))
+			node_err(c, v,
+				 "invalid uplink.honeypot.mac '%s': expected six hex bytes such as "
+				 "02:00:5e:00:53:01",
+				 show(s).s);
+		else if (s && ((g->honeypot_mac[0] & 1) || !memcmp(g->honeypot_mac, zero, 6)))
+			node_err(c, v, "uplink.honeypot.mac '%s' is not a unicast address",
+				 show(s).s);
+	}
+	if (slot[HK_SOURCES]) {
+		if (scalar_list(c, value_of(c, slot[HK_SOURCES]), "uplink.honeypot.sources",
+				add_gset_cidr, GL_HONEY) > 0 &&
+		    !slot[HK_IFACE])
+			node_err(c, key_of(c, slot[HK_SOURCES]), "uplink.honeypot.sources %s",
+				 need);
+	}
+	if (slot[HK_BANS]) {
+		v = value_of(c, slot[HK_BANS]);
+		if (parse_bool(c, v, "uplink.honeypot.bans", &g->honeypot_bans) &&
+		    g->honeypot_bans && !slot[HK_IFACE])
+			node_err(c, v, "uplink.honeypot.bans: true %s", need);
+	}
+}
+
+static void parse_sig_ports(struct pctx *c, yaml_node_t *n)
+{
+	struct tg_guard_config *g = &c->cfg.guard;
+	yaml_node_item_t *it;
+	char w[48];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "uplink.signatures.ports"))
+		return;
+	if (!seq_len(n) || seq_len(n) > TG_MAX_SIG_PORTS) {
+		node_err(c, n, "uplink.signatures.ports: expected 1 to %d ports", TG_MAX_SIG_PORTS);
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->stop; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		const char *s;
+		uint64_t port;
+		size_t k;
+
+		snprintf(w, sizeof(w), "uplink.signatures.ports[%zu]",
+			 (size_t)(it - n->data.sequence.items.start));
+		s = scalar(c, item, w);
+		if (!s)
+			continue;
+		if (!decimal_in(s, 1, 65535, &port)) {
+			node_err(c, item, "invalid port '%s' in %s: expected 1 to 65535", show(s).s,
+				 w);
+			continue;
+		}
+		for (k = 0; k < g->n_sig_ports && g->sig_ports[k] != port; k++)
+			;
+		if (k < g->n_sig_ports)
+			node_err(c, item, "duplicate port %s in uplink.signatures.ports", s);
+		else
+			g->sig_ports[g->n_sig_ports++] = (uint16_t)port;
+	}
+}
+
+static const char *const sig_keys[] = { "ports", "action", NULL };
+static const struct keyspec sig_spec = { sig_keys, NULL, "ports or action" };
+static const char *const sig_action_names[] = { "alert", "drop", NULL };
+
+static void parse_signatures(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+	struct tg_guard_config *g = &c->cfg.guard;
+
+	if (!map_collect(c, n, "uplink.signatures", &sig_spec, slot))
+		return;
+	if (slot[0]) {
+		parse_sig_ports(c, value_of(c, slot[0]));
+	} else {
+		g->sig_ports[0] = 80;
+		g->n_sig_ports = 1;
+	}
+	if (slot[1])
+		g->sig_drop = parse_word(c, value_of(c, slot[1]), "uplink.signatures.action",
+					 "action", sig_action_names, 0, "alert or drop") == 1;
+}
+
+enum {
+	UK_IFACES,
+	UK_XDP_MODE,
+	UK_ALLOW, /* the guard's keys from here on */
+	UK_ALLOW_FILES,
+	UK_BLOCK,
+	UK_BLOCK_FILES,
+	UK_RULES,
+	UK_RATE,
+	UK_SYN,
+	UK_HONEYPOT,
+	UK_SIG,
+	UK_MAX
+};
+static const char *const uplink_keys[] = { "interfaces",      "xdp_mode",   "allowlist",
+					   "allowlist_files", "blocklist",  "blocklist_files",
+					   "rules",	      "rate_limit", "syn_flood",
+					   "honeypot",	      "signatures", NULL };
+/* Known from the design, refused by this version. */
+static const char *const uplink_unsupported[] = { "ddos", "bans", NULL };
+static const struct keyspec uplink_spec = {
+	uplink_keys, uplink_unsupported,
+	"interfaces, xdp_mode, allowlist, allowlist_files, blocklist, blocklist_files, rules, "
+	"rate_limit, syn_flood, honeypot or signatures"
+};
+static const char *const xdp_mode_names[] = { "auto", "native", "generic", NULL };
+
+static void parse_uplink(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[UK_MAX] = { NULL };
+	struct tg_guard_config *g = &c->cfg.guard;
+	yaml_node_pair_t *first = NULL;
+	int k, mode;
+
+	if (!map_collect(c, n, "uplink", &uplink_spec, slot))
+		return;
+	if (slot[UK_IFACES])
+		scalar_list(c, value_of(c, slot[UK_IFACES]), "uplink.interfaces", add_uplink,
+			    SIZE_MAX);
+	if (slot[UK_XDP_MODE]) {
+		mode = parse_word(c, value_of(c, slot[UK_XDP_MODE]), "uplink.xdp_mode", "xdp_mode",
+				  xdp_mode_names, TG_XDP_AUTO, "auto, native or generic");
+		g->xdp_mode = mode > 0 ? mode : TG_XDP_AUTO;
+	}
+	for (k = UK_ALLOW; k < UK_MAX; k++)
+		if (slot[k] && (!first || slot[k]->key < first->key))
+			first = slot[k];
+	if (!first)
+		return;
+	g->enabled = true;
+	c->guard_line = LINE(n);
+	c->guard_col = COL(n);
+	if (!c->cfg.n_uplinks && !c->stop)
+		node_warn(c, key_of(c, first),
+			  "the uplink guard has no interface to run on: uplink.interfaces lists "
+			  "none");
+	/* the honeypot first: rules and sources refer to its interface */
+	if (slot[UK_HONEYPOT])
+		parse_honeypot(c, value_of(c, slot[UK_HONEYPOT]));
+	if (slot[UK_ALLOW])
+		scalar_list(c, value_of(c, slot[UK_ALLOW]), "uplink.allowlist", add_gset_cidr,
+			    GL_ALLOW);
+	if (slot[UK_ALLOW_FILES])
+		scalar_list(c, value_of(c, slot[UK_ALLOW_FILES]), "uplink.allowlist_files",
+			    add_gset_file, GL_ALLOW);
+	if (slot[UK_BLOCK])
+		scalar_list(c, value_of(c, slot[UK_BLOCK]), "uplink.blocklist", add_gset_cidr,
+			    GL_BLOCK);
+	if (slot[UK_BLOCK_FILES])
+		scalar_list(c, value_of(c, slot[UK_BLOCK_FILES]), "uplink.blocklist_files",
+			    add_gset_file, GL_BLOCK);
+	if (slot[UK_RULES]) {
+		c->guard_line = LINE(key_of(c, slot[UK_RULES]));
+		c->guard_col = COL(key_of(c, slot[UK_RULES]));
+		parse_guard_rules(c, value_of(c, slot[UK_RULES]));
+	}
+	if (slot[UK_RATE])
+		parse_rate_limit(c, value_of(c, slot[UK_RATE]));
+	if (slot[UK_SYN])
+		parse_syn_flood(c, value_of(c, slot[UK_SYN]));
+	if (slot[UK_SIG])
+		parse_signatures(c, value_of(c, slot[UK_SIG]));
 }
 
 enum {
@@ -2674,6 +3340,116 @@ static void check_allows(struct pctx *c)
 	free(names);
 }
 
+/* One entry of a guard set, for sorting the sets together. */
+struct gref {
+	uint32_t list; /* GL_* */
+	uint32_t idx;
+};
+
+static const struct tg_cidr *gref_cidr(const struct pctx *c, const struct gref *r)
+{
+	return &(*c->gl[r->list].v)[r->idx];
+}
+
+static int gref_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct gref *a = pa, *b = pb;
+	const struct tg_cidr *x = gref_cidr(ctx, a), *y = gref_cidr(ctx, b);
+	int r;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	r = memcmp(x->addr, y->addr, sizeof(x->addr));
+	if (r)
+		return r;
+	if (x->prefixlen != y->prefixlen)
+		return x->prefixlen < y->prefixlen ? -1 : 1;
+	if (a->list != b->list)
+		return a->list < b->list ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* The same prefix in the allowlist and the blocklist is an error: which one was meant?
+ * A honeypot source that either set holds is never redirected: a warning. Duplicates
+ * within one set are harmless (list files often have them). */
+static void check_guard_sets(struct pctx *c)
+{
+	size_t n = 0, i, j;
+	struct gref *v;
+
+	if (!c->gl[GL_ALLOW].cap && !c->gl[GL_HONEY].cap)
+		return;
+	for (int l = 0; l < GL_MAX; l++)
+		n += *c->gl[l].n;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	n = 0;
+	for (uint32_t l = 0; l < GL_MAX; l++)
+		for (i = 0; i < *c->gl[l].n; i++)
+			v[n++] = (struct gref){ l, (uint32_t)i };
+	if (n > 1)
+		qsort_r(v, n, sizeof(*v), gref_cmp, c);
+	for (i = 0; i < n; i = j) {
+		const struct gref *first[GL_MAX] = { NULL };
+		const struct tg_cidr *p = gref_cidr(c, &v[i]);
+		char at[PATH_MAX + 16], text[64];
+
+		for (j = i; j < n && cidr_same(gref_cidr(c, &v[j]), p) &&
+			    gref_cidr(c, &v[j])->family == p->family;
+		     j++)
+			if (!first[v[j].list])
+				first[v[j].list] = &v[j];
+		tg_format_cidr(p, text, sizeof(text));
+		if (first[GL_ALLOW] && first[GL_BLOCK]) {
+			gpos_where(&c->gl[GL_ALLOW].pos[first[GL_ALLOW]->idx], at, sizeof(at));
+			gpos_diag(c, &c->gl[GL_BLOCK].pos[first[GL_BLOCK]->idx], false,
+				  "%s is in uplink.blocklist and in uplink.allowlist (at %s): a "
+				  "source is allowed or blocked, not both",
+				  text, at);
+		}
+		if (first[GL_HONEY] && (first[GL_ALLOW] || first[GL_BLOCK])) {
+			int l = first[GL_ALLOW] ? GL_ALLOW : GL_BLOCK;
+
+			gpos_where(&c->gl[l].pos[first[l]->idx], at, sizeof(at));
+			gpos_diag(c, &c->gl[GL_HONEY].pos[first[GL_HONEY]->idx], true,
+				  "honeypot source %s is also in uplink.%s (at %s), which decides "
+				  "first: it is never redirected",
+				  text, c->gl[l].name, at);
+		}
+	}
+	free(v);
+}
+
+/* The guard must fit the kernel's tables once compiled (rules per prefix, groups,
+ * entries): compiled here with stand-in tenant ids, as the agent will. */
+static void check_guard_compile(struct pctx *c)
+{
+	struct tg_guard_compiled out;
+	struct tg_applied ap = { 0 };
+	char msg[sizeof(c->d->v->msg)] = "";
+	int r;
+
+	if (!c->cfg.guard.enabled)
+		return;
+	ap.tenant_ids = calloc(c->cfg.n_tenants + 1, sizeof(*ap.tenant_ids));
+	if (!ap.tenant_ids) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < c->cfg.n_tenants; i++)
+		ap.tenant_ids[i] = (uint32_t)i + 1;
+	r = tg_guard_compile(&c->cfg, &ap, &out, msg, sizeof(msg));
+	if (r == -ENOMEM)
+		c->oom = true;
+	else if (r)
+		diag_lc(c, c->guard_line, c->guard_col, "%s", msg[0] ? msg : strerror(-r));
+	tg_guard_compiled_free(&out);
+	free(ap.tenant_ids);
+}
+
 static void check_across(struct pctx *c)
 {
 	check_tenant_names(c);
@@ -2685,6 +3461,7 @@ static void check_across(struct pctx *c)
 	check_texts(c, &c->cgroups, "cgroup");
 	check_uplinks(c);
 	check_allows(c);
+	check_guard_sets(c);
 }
 
 /*
@@ -2829,7 +3606,10 @@ static int fill_defaults(struct tg_config *cfg)
 		cfg->run_dir = strdup(TG_DEFAULT_RUN_DIR);
 	if (!cfg->events_path)
 		cfg->events_path = strdup(TG_DEFAULT_EVENTS);
-	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir || !cfg->events_path)
+	if (!cfg->audit_path)
+		cfg->audit_path = strdup(TG_DEFAULT_AUDIT);
+	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir || !cfg->events_path ||
+	    !cfg->audit_path)
 		return -ENOMEM;
 	return 0;
 }
@@ -2849,6 +3629,23 @@ static void pctx_init(struct pctx *c, struct tg_diags *diags, yaml_document_t *d
 	c->class6 = (struct sel_set){ .max = TG_MAX_CIDRS, .what = "class IPv6 CIDRs" };
 	c->allows = (struct sel_set){ .max = SIZE_MAX, .what = "allow_tenants entries" };
 	c->cfg.segmentation = true;
+	c->gl[GL_ALLOW] = (struct gset_list){ .v = &c->cfg.guard.allow,
+					      .n = &c->cfg.guard.n_allow,
+					      .name = "allowlist" };
+	c->gl[GL_BLOCK] = (struct gset_list){ .v = &c->cfg.guard.block,
+					      .n = &c->cfg.guard.n_block,
+					      .name = "blocklist" };
+	c->gl[GL_HONEY] = (struct gset_list){ .v = &c->cfg.guard.honeypot_sources,
+					      .n = &c->cfg.guard.n_honeypot_sources,
+					      .name = "honeypot.sources" };
+	/* the documented defaults (config.h), in effect when their section is given */
+	c->cfg.guard.src_burst_ms = 1000;
+	c->cfg.guard.src_prefix4 = 32;
+	c->cfg.guard.src_prefix6 = 64;
+	c->cfg.guard.syn_source_budget = 10;
+	c->cfg.guard.syn_ban_ttl_ms = 60000;
+	c->cfg.guard.syn_hold_ms = 10000;
+	c->cfg.guard.syn_validated_ttl_ms = 600000;
 }
 
 static void pctx_release(struct pctx *c)
@@ -2862,6 +3659,8 @@ static void pctx_release(struct pctx *c)
 	free(c->class4.v);
 	free(c->class6.v);
 	free(c->allows.v);
+	for (int l = 0; l < GL_MAX; l++)
+		free(c->gl[l].pos);
 }
 
 /* One line for what the cap held back; a warning when only warnings were held back. */
@@ -2891,9 +3690,12 @@ int tg_config_parse(const char *name, const char *buf, size_t len, struct tg_con
 		return -EFBIG;
 	memset(&doc, 0, sizeof(doc));
 	pctx_init(&c, diags, &doc);
+	c.name = name ? name : "<config>";
 	r = load_document(&c, buf, len);
 	if (!r && !c.stop)
 		check_across(&c);
+	if (!r && !c.stop && !c.errors && !c.oom)
+		check_guard_compile(&c);
 	yaml_document_delete(&doc);
 	pctx_release(&c);
 	summarize_dropped(&c);
@@ -2916,8 +3718,9 @@ int tg_config_parse(const char *name, const char *buf, size_t len, struct tg_con
 	return 0;
 }
 
-/* Reads at most CONFIG_MAX_BYTES + 1 bytes, so pipes and /proc files work too. */
-static int read_all(const char *path, char **out, size_t *len)
+/* Reads at most max + 1 bytes, so pipes and /proc files work too (-EFBIG when there are
+ * more); regular_only refuses anything but a regular file with -EINVAL. */
+static int read_all(const char *path, size_t max, bool regular_only, char **out, size_t *len)
 {
 	size_t cap = 0, n = 0;
 	char *buf = NULL;
@@ -2927,9 +3730,15 @@ static int read_all(const char *path, char **out, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > (off_t)CONFIG_MAX_BYTES) {
+	if (fstat(fd, &st))
+		r = -errno;
+	else if (regular_only && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		r = -EFBIG;
+	if (r) {
 		close(fd);
-		return -EFBIG;
+		return r;
 	}
 	for (;;) {
 		ssize_t got;
@@ -2937,13 +3746,13 @@ static int read_all(const char *path, char **out, size_t *len)
 		if (n == cap) {
 			char *b;
 
-			if (cap > CONFIG_MAX_BYTES) {
+			if (cap > max) {
 				r = -EFBIG;
 				break;
 			}
 			cap = cap ? 2 * cap : 65536;
-			if (cap > CONFIG_MAX_BYTES + 1)
-				cap = CONFIG_MAX_BYTES + 1;
+			if (cap > max + 1)
+				cap = max + 1;
 			b = realloc(buf, cap);
 			if (!b) {
 				r = -ENOMEM;
@@ -2963,7 +3772,7 @@ static int read_all(const char *path, char **out, size_t *len)
 		n += (size_t)got;
 	}
 	close(fd);
-	if (!r && n > CONFIG_MAX_BYTES)
+	if (!r && n > max)
 		r = -EFBIG;
 	if (r) {
 		free(buf);
@@ -2983,7 +3792,7 @@ int tg_config_load(const char *path, struct tg_config *cfg, struct tg_diags *dia
 	if (!path || !cfg || !diags)
 		return -EINVAL;
 	memset(cfg, 0, sizeof(*cfg));
-	r = read_all(path, &buf, &len);
+	r = read_all(path, CONFIG_MAX_BYTES, false, &buf, &len);
 	if (r)
 		return r;
 	r = tg_config_parse(path, buf, len, cfg, diags);
@@ -3028,6 +3837,11 @@ void tg_config_free(struct tg_config *cfg)
 	free(cfg->ipfix.port);
 	free(cfg->deny);
 	free(cfg->events_path);
+	free(cfg->audit_path);
+	free(cfg->guard.allow);
+	free(cfg->guard.block);
+	free(cfg->guard.rules);
+	free(cfg->guard.honeypot_sources);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

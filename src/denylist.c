@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,69 +19,27 @@
 #include <bpf/bpf.h>
 
 #include "denylist.h"
-
-#define PORT_ANY_HI 65535
-
-static int family_bits(int family)
-{
-	return family == AF_INET ? 32 : 128;
-}
-
-/* addr with the bits past prefixlen cleared */
-static void mask_addr(uint8_t *dst, const uint8_t *addr, int family, unsigned prefixlen)
-{
-	size_t len = family == AF_INET ? 4 : 16;
-
-	memset(dst, 0, 16);
-	for (size_t i = 0; i < len; i++) {
-		unsigned bits = prefixlen >= (i + 1) * 8 ? 8
-				: prefixlen > i * 8	 ? prefixlen - i * 8
-							 : 0;
-
-		dst[i] = addr[i] & (uint8_t)(0xff00 >> bits);
-	}
-}
-
-/* Does prefix outer (shorter or equal) contain prefix inner? */
-static bool covers(const struct tg_cidr *outer, const struct tg_cidr *inner)
-{
-	uint8_t a[16], b[16];
-
-	if (outer->family != inner->family || outer->prefixlen > inner->prefixlen)
-		return false;
-	mask_addr(a, outer->addr, outer->family, outer->prefixlen);
-	mask_addr(b, inner->addr, inner->family, outer->prefixlen);
-	return !memcmp(a, b, 16);
-}
-
-static bool same_prefix(const struct tg_cidr *x, const struct tg_cidr *y)
-{
-	return x->prefixlen == y->prefixlen && covers(x, y);
-}
+#include "lpm.h"
 
 static struct tg_deny_rule rule_of(const struct tg_deny_conf *c)
 {
 	struct tg_deny_rule r = { .proto = c->proto, .port_lo = c->port_lo, .port_hi = c->port_hi };
 
 	if (!r.port_lo && !r.port_hi)
-		r.port_hi = PORT_ANY_HI; /* no ports given: any port */
+		r.port_hi = TG_PORT_ANY_HI; /* no ports given: any port */
 	return r;
 }
 
-/* Does rule a match everything rule b matches? An any-port rule also matches packets
- * without a known port; a port range matches only packets with one, so a range contains
- * another exactly when its interval does. */
 static bool subsumes(const struct tg_deny_rule *a, const struct tg_deny_rule *b)
 {
-	return (!a->proto || a->proto == b->proto) && a->port_lo <= b->port_lo &&
-	       a->port_hi >= b->port_hi;
+	return tg_l4_subsumes(a->proto, a->port_lo, a->port_hi, b->proto, b->port_lo, b->port_hi);
 }
 
 static void entry_key(uint32_t list, const struct tg_cidr *c, struct tg_deny_entry *e)
 {
 	uint8_t addr[16];
 
-	mask_addr(addr, c->addr, c->family, c->prefixlen);
+	tg_mask_addr(addr, c->addr, c->family, c->prefixlen);
 	memset(e->key, 0, sizeof(e->key));
 	e->family = c->family;
 	if (c->family == AF_INET) {
@@ -168,7 +127,7 @@ int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *r
 
 		if (p->family != AF_INET && p->family != AF_INET6)
 			continue;
-		if (p->prefixlen > family_bits(p->family)) {
+		if (p->prefixlen > tg_family_bits(p->family)) {
 			snprintf(msg, msg_len, "%s: prefix length %u is out of range", who,
 				 p->prefixlen);
 			err = -EINVAL;
@@ -176,7 +135,7 @@ int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *r
 		}
 		v[nv].c = &rules[i];
 		v[nv].idx = i;
-		mask_addr(v[nv].addr, p->addr, p->family, p->prefixlen);
+		tg_mask_addr(v[nv].addr, p->addr, p->family, p->prefixlen);
 		nv++;
 	}
 	qsort(v, nv, sizeof(*v), sorted_cmp);
@@ -184,13 +143,13 @@ int tg_deny_compile(uint32_t list, const char *who, const struct tg_deny_conf *r
 		const struct tg_cidr *p = &v[i].c->cidr;
 		size_t n_tmp = 0, j;
 
-		while (depth && !covers(&stack[depth - 1].cidr, p))
+		while (depth && !tg_prefix_covers(&stack[depth - 1].cidr, p))
 			depth--;
 		if (depth) {
 			n_tmp = stack[depth - 1].n;
 			memcpy(tmp, stack[depth - 1].kept, n_tmp * sizeof(*tmp));
 		}
-		for (j = i; j < nv && same_prefix(&v[j].c->cidr, p); j++) {
+		for (j = i; j < nv && tg_prefix_same(&v[j].c->cidr, p); j++) {
 			struct tg_deny_rule r = rule_of(v[j].c);
 
 			keep_rule(tmp, &n_tmp, &r);
@@ -263,87 +222,10 @@ static int peer_cmp(const void *x, const void *y)
 	return a->b < b->b ? -1 : a->b > b->b;
 }
 
-/* Every key of fd (a hash or LPM map of key_sz-byte keys) that is not in want (sorted,
- * elements of elem_sz bytes, key first, compared with cmp), into *stale. Collected
- * first, deleted by the caller: deleting during the walk would restart it. */
-static int collect_stale(int fd, size_t key_sz, const void *want, size_t n_want, size_t elem_sz,
-			 int (*cmp)(const void *, const void *), void **stale, size_t *n_stale)
-{
-	unsigned char cur[sizeof(struct tg_deny_entry)] = { 0 };
-	unsigned char prev[sizeof(struct tg_deny_entry)] = { 0 };
-	size_t cap = 64, n = 0;
-	unsigned char *v = malloc(cap * elem_sz);
-	const void *walk = NULL;
-
-	if (!v)
-		return -ENOMEM;
-	while (bpf_map_get_next_key(fd, walk, cur) == 0) {
-		memcpy(prev, cur, key_sz);
-		walk = prev;
-		if (bsearch(cur, want, n_want, elem_sz, cmp))
-			continue;
-		if (n == cap) {
-			unsigned char *nv = realloc(v, 2 * cap * elem_sz);
-
-			if (!nv) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap *= 2;
-		}
-		memset(v + n * elem_sz, 0, elem_sz);
-		memcpy(v + n * elem_sz, cur, key_sz);
-		n++;
-	}
-	*stale = v;
-	*n_stale = n;
-	return 0;
-}
-
-static int remove_stale(int fd, size_t key_sz, const void *want, size_t n_want, size_t elem_sz,
-			int (*cmp)(const void *, const void *))
-{
-	void *stale;
-	size_t n;
-	int err;
-
-	err = collect_stale(fd, key_sz, want, n_want, elem_sz, cmp, &stale, &n);
-	if (err)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(fd, (unsigned char *)stale + i * elem_sz) &&
-		    errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-	}
-	free(stale);
-	return err;
-}
-
-/* New entries first, then the stale ones out, so no moment runs without the rules both
- * configurations agree on. When the map is too full to hold old and new together, the
- * stale ones go first and the insert is retried. */
 static int sync_deny(int fd, int family, struct wanted *w)
 {
-	bool retried = false;
-	int err = 0;
-
-	qsort(w->v, w->n, sizeof(*w->v), entry_cmp);
-	for (size_t i = 0; i < w->n; i++) {
-		if (bpf_map_update_elem(fd, w->v[i].key, &w->v[i].rules, BPF_ANY) == 0)
-			continue;
-		err = -errno;
-		if ((err != -ENOSPC && err != -E2BIG) || retried)
-			return err;
-		retried = true;
-		err = remove_stale(fd, key_size(family), w->v, w->n, sizeof(*w->v), entry_cmp);
-		if (err)
-			return err;
-		i--; /* once more, now that there is room */
-	}
-	return remove_stale(fd, key_size(family), w->v, w->n, sizeof(*w->v), entry_cmp);
+	return tg_map_sync(fd, key_size(family), w->v, w->n, sizeof(*w->v),
+			   offsetof(struct tg_deny_entry, rules), entry_cmp);
 }
 
 static int sync_peers(int fd, struct tg_peer_key *want, size_t n)
@@ -354,7 +236,7 @@ static int sync_peers(int fd, struct tg_peer_key *want, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY))
 			return -errno;
-	return remove_stale(fd, sizeof(*want), want, n, sizeof(*want), peer_cmp);
+	return tg_map_remove_stale(fd, sizeof(*want), want, n, sizeof(*want), peer_cmp);
 }
 
 /* Appends list's compiled entries to w4 and w6. */

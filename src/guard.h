@@ -43,10 +43,21 @@ struct tg_gset_entry {
 /* The configuration's sets and rules as entries and groups. Semantics: for a packet, the
  * applicable rules are those of every prefix that matches its source, in its scope (the
  * destination's tenant) first and then in scope 0; within a scope the longest prefix
- * first, and within one prefix allowlist, then blocklist and honeypot sources, then
+ * first, and within one prefix allowlist, then blocklist, then honeypot sources, then
  * uplink.rules in file order. The first applicable rule whose protocol and ports match
- * decides. The compiled form keeps those semantics with one lookup per scope: each entry
- * carries the rules of the shorter prefixes covering it. */
+ * decides (a rule's proto 0 is any protocol; ports 0-65535 any port, which also matches
+ * packets without a port; a narrower range only TCP and UDP packets with a destination
+ * port in it, as in bpf/lib/deny.h); when none does, there is no verdict.
+ *
+ * The compiled form keeps those semantics with one lookup per scope: each entry carries
+ * the rules of the shorter prefixes of its own scope covering it, never those of scope
+ * 0. The kernel looks up (tenant, source) when the destination's tenant has
+ * TG_POL_GUARD_SCOPE, and (0, source) when that found no entry or its entry gave no
+ * verdict. Rules an earlier rule of the entry matches everything of are left out, so an
+ * entry's rules end at the first any-protocol, any-port one; an entry whose first rule is
+ * one is that rule's verdict (action, rule, group 0), any other has action TG_GA_NONE
+ * and a group holding its rules in order. Identical groups are shared; here their ids
+ * index groups[], and tg_guard_apply() maps them to slots of tg_guard_groups. */
 struct tg_guard_compiled {
 	struct tg_gset_entry *entries;
 	size_t n_entries;
@@ -63,8 +74,10 @@ int tg_guard_compile(const struct tg_config *cfg, const struct tg_applied *ap,
 void tg_guard_compiled_free(struct tg_guard_compiled *c);
 
 /* Brings tg_guard, tg_gset4/6 and tg_guard_groups to the configuration (stale entries
- * removed after the new ones are in) and sets TG_POL_GUARD_SCOPE in tg_policy of the
- * tenants with scoped rules. The honeypot interface is resolved here (ifindex, its MAC);
+ * removed after the new ones are in; a new group never overwrites a slot the running
+ * entries use while free slots remain) and sets TG_POL_GUARD_SCOPE in tg_policy of the
+ * tenants with scoped rules, clearing it elsewhere (only that bit: tg_policy_apply()
+ * keeps it, so the two may run in either order). The honeypot interface is resolved here (ifindex, its MAC);
  * when it does not exist and honeypot_optional is set (replay), redirects go to ifindex
  * 0. Returns 0 or a negative errno after a message on stderr; nothing is written when
  * the configuration does not compile. */

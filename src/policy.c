@@ -112,8 +112,16 @@ int tg_policy_apply(const struct tg_maps *m, const struct tg_config *cfg,
 			return -errno;
 	}
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
+		struct tg_policy cur;
+
 		id = ap->tenant_ids[i];
 		build(cfg, &cfg->tenants[i], &p);
+		/* TG_POL_GUARD_SCOPE belongs to the uplink guard (guard.c), which sets it
+		 * once the tenant's scoped rules are in tg_gset4/6: kept as it is, so
+		 * that either may be applied first. */
+		if (bpf_map_lookup_elem(m->policy, &id, &cur))
+			return -errno;
+		p.flags |= cur.flags & TG_POL_GUARD_SCOPE;
 		if (bpf_map_update_elem(m->policy, &id, &p, BPF_ANY))
 			return -errno;
 	}

@@ -533,6 +533,9 @@ static void test_values(void)
 			  !strcmp(cfg.run_dir, TG_DEFAULT_RUN_DIR) && cfg.node[0] == '\0' &&
 			  !cfg.tenants[0].has_limits,
 		  "defaults: filled, node left empty for the agent");
+	tap_check(!strcmp(cfg.events_path, TG_DEFAULT_EVENTS) &&
+			  !strcmp(cfg.audit_path, TG_DEFAULT_AUDIT) && !cfg.guard.enabled,
+		  "defaults: the events file, the audit log, no uplink guard");
 	tap_check(cfg.flows.capacity == TG_DEFAULT_FLOWS && cfg.flows.capacity == 1048576 &&
 			  cfg.flows.idle_timeout == 60,
 		  "defaults: flow table of 1048576 entries, idle after 60s");
