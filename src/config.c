@@ -2668,10 +2668,11 @@ static void parse_prefix_len(struct pctx *c, yaml_node_t *n, const char *where, 
 			 show(s).s, max);
 }
 
-enum { LMK_PPS, LMK_BPS, LMK_BURST, LMK_PREFIX4, LMK_PREFIX6, LMK_MAX };
-static const char *const rate_limit_keys[] = { "pps", "bps", "burst", "prefix4", "prefix6", NULL };
+enum { LMK_PPS, LMK_BPS, LMK_BURST, LMK_PREFIX4, LMK_PREFIX6, LMK_BAN, LMK_MAX };
+static const char *const rate_limit_keys[] = { "pps",	  "bps",     "burst", "prefix4",
+					       "prefix6", "ban_ttl", NULL };
 static const struct keyspec rate_limit_spec = { rate_limit_keys, NULL,
-						"pps, bps, burst, prefix4 or prefix6" };
+						"pps, bps, burst, prefix4, prefix6 or ban_ttl" };
 
 static void parse_rate_limit(struct pctx *c, yaml_node_t *n)
 {
@@ -2694,6 +2695,9 @@ static void parse_rate_limit(struct pctx *c, yaml_node_t *n)
 	if (slot[LMK_BURST] && !parse_ms(c, value_of(c, slot[LMK_BURST]), "uplink.rate_limit.burst",
 					 1, "1ms", 60000, "60s", &g->src_burst_ms))
 		burst_ok = false;
+	if (slot[LMK_BAN])
+		parse_ms(c, value_of(c, slot[LMK_BAN]), "uplink.rate_limit.ban_ttl", 1000, "1s",
+			 30 * MS_PER_DAY, "30d", &g->src_ban_ttl_ms);
 	if (slot[LMK_PREFIX4]) {
 		snprintf(w, sizeof(w), "%s.prefix4", where);
 		parse_prefix_len(c, value_of(c, slot[LMK_PREFIX4]), w, 32, &g->src_prefix4);

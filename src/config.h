@@ -131,11 +131,12 @@ struct tg_guard_config {
 	struct tg_guard_rule_conf *rules;
 	size_t n_rules;
 	/* rate_limit: per source (or source prefix) */
-	uint64_t src_pps;      /* packets per second, 0 = none */
-	uint64_t src_bps;      /* bits per second, 0 = none */
-	uint64_t src_burst_ms; /* burst as time at the rate, default 1000 */
-	uint8_t src_prefix4;   /* default 32 */
-	uint8_t src_prefix6;   /* default 64 */
+	uint64_t src_pps;	 /* packets per second, 0 = none */
+	uint64_t src_bps;	 /* bits per second, 0 = none */
+	uint64_t src_burst_ms;	 /* burst as time at the rate, default 1000 */
+	uint8_t src_prefix4;	 /* default 32 */
+	uint8_t src_prefix6;	 /* default 64 */
+	uint64_t src_ban_ttl_ms; /* a source over its rate is banned this long, 0 = not */
 	/* syn_flood */
 	bool syn;		    /* syn_flood present */
 	uint64_t syn_threshold;	    /* SYNs per second, all sources together (required) */

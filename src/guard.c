@@ -494,6 +494,7 @@ static int build_conf(const struct tg_config *cfg, const struct tg_guard_compile
 		k->flags |= TG_GUARD_SRC_LIMIT;
 	rate_for(g->src_pps, g->src_burst_ms, &k->src_pps);
 	rate_for(g->src_bps / 8, g->src_burst_ms, &k->src_bps);
+	k->src_ban_ns = g->src_ban_ttl_ms * NSEC_PER_MSEC;
 	if (g->syn) {
 		k->flags |= TG_GUARD_SYN | (g->syn_cookie ? TG_GUARD_SYN_COOKIE : 0);
 		rate_for(g->syn_threshold, 1000, &k->syn_rate);

@@ -194,11 +194,11 @@ static void test_format(FILE *all)
 	       all);
 
 	e.type = 9;
-	e.reason = 12;
+	e.reason = 40;
 	e.value = 99;
 	expect("unknown type and reason by number; a value is kept", &e, &ap,
 	       "{\"time\": \"2023-11-14T22:13:20.123Z\", \"type\": \"type-9\", \"tenant\": "
-	       "\"acme\", \"reason\": \"reason-12\", \"action\": \"drop\", \"count\": 7, "
+	       "\"acme\", \"reason\": \"reason-40\", \"action\": \"drop\", \"count\": 7, "
 	       "\"value\": 99}",
 	       all);
 }
