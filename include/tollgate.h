@@ -499,6 +499,7 @@ struct tg_guard_conf {
 	__u32 rule_syn, rule_src_rate;	   /* rule ids for SYN-guard and rate events */
 	__u64 src_ban_ns; /* a source over its rate is also banned this long (0 = only the
 			   * excess is dropped) */
+	struct tg_rate syn_end_rate; /* during a flood, SYNs over this rate keep it on */
 };
 
 /* tg_syn (array of one, shared by all CPUs): the SYN-flood detector. */
@@ -511,6 +512,7 @@ struct tg_syn_state {
 	__u64 floods;	    /* floods detected since the maps exist */
 	__u64 window_start; /* the SYN count of the last second, for the event's rate */
 	__u64 window_syns;
+	__u64 tat_end; /* GCRA of the SYNs during a flood against syn_end_rate */
 };
 
 /* tg_valid (LRU hash): sources that answered a cookie, keyed like tg_sources with a full

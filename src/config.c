@@ -2722,11 +2722,12 @@ static void parse_rate_limit(struct pctx *c, yaml_node_t *n)
 			 (unsigned long long)g->src_burst_ms, (unsigned long long)g->src_pps);
 }
 
-enum { SK_THRESHOLD, SK_BUDGET, SK_BAN, SK_HOLD, SK_MODE, SK_VALIDATED, SK_MAX };
-static const char *const syn_keys[] = { "threshold", "source_budget", "ban_ttl", "hold",
-					"mode",	     "validated_ttl", NULL };
+enum { SK_THRESHOLD, SK_BUDGET, SK_BAN, SK_HOLD, SK_MODE, SK_VALIDATED, SK_END, SK_MAX };
+static const char *const syn_keys[] = { "threshold", "source_budget", "ban_ttl",       "hold",
+					"mode",	     "validated_ttl", "end_threshold", NULL };
 static const struct keyspec syn_spec = {
-	syn_keys, NULL, "threshold, source_budget, ban_ttl, hold, mode or validated_ttl"
+	syn_keys, NULL,
+	"threshold, source_budget, ban_ttl, hold, mode, validated_ttl or end_threshold"
 };
 static const char *const syn_mode_names[] = { "drop", "cookie", NULL };
 
@@ -2758,6 +2759,20 @@ static void parse_syn_flood(struct pctx *c, yaml_node_t *n)
 	if (slot[SK_VALIDATED])
 		parse_ms(c, value_of(c, slot[SK_VALIDATED]), "uplink.syn_flood.validated_ttl", 1000,
 			 "1s", 30 * MS_PER_DAY, "30d", &g->syn_validated_ttl_ms);
+	if (slot[SK_END]) {
+		yaml_node_t *v = value_of(c, slot[SK_END]);
+
+		parse_pps(c, v, "uplink.syn_flood.end_threshold", "end_threshold",
+			  &g->syn_end_threshold);
+		if (g->syn_threshold && g->syn_end_threshold > g->syn_threshold)
+			node_err(c, v,
+				 "uplink.syn_flood.end_threshold (%llu) is above threshold (%llu): "
+				 "a flood ends below the rate that starts it",
+				 (unsigned long long)g->syn_end_threshold,
+				 (unsigned long long)g->syn_threshold);
+	} else {
+		g->syn_end_threshold = g->syn_threshold / 4 ? g->syn_threshold / 4 : 1;
+	}
 }
 
 /* "aa:bb:cc:dd:ee:ff", hex digits in either case. */

@@ -140,6 +140,8 @@ struct tg_guard_config {
 	/* syn_flood */
 	bool syn;		    /* syn_flood present */
 	uint64_t syn_threshold;	    /* SYNs per second, all sources together (required) */
+	uint64_t syn_end_threshold; /* a flood ends once SYNs stay under this rate for hold;
+				     * default threshold / 4 */
 	uint64_t syn_source_budget; /* SYNs per second a source may send during a flood
 				     * before it is banned, default 10 */
 	uint64_t syn_ban_ttl_ms;    /* default 60 s */

@@ -498,6 +498,8 @@ static int build_conf(const struct tg_config *cfg, const struct tg_guard_compile
 	if (g->syn) {
 		k->flags |= TG_GUARD_SYN | (g->syn_cookie ? TG_GUARD_SYN_COOKIE : 0);
 		rate_for(g->syn_threshold, 1000, &k->syn_rate);
+		/* a short burst: the end rate tells whether the flood goes on */
+		rate_for(g->syn_end_threshold, 100, &k->syn_end_rate);
 		rate_for(g->syn_source_budget, 1000, &k->syn_src);
 		k->syn_hold_ns = g->syn_hold_ms * NSEC_PER_MSEC;
 		k->ban_ns = g->syn_ban_ttl_ms * NSEC_PER_MSEC;

@@ -523,11 +523,14 @@ static __always_inline bool tg_source_validated(struct tg_gctx *g)
 }
 
 /* The detector: every SYN counts against syn_rate; one that does not conform starts (or
- * prolongs) a flood. Returns true while a flood is on. */
+ * prolongs) a flood. During a flood the SYNs also count against the lower syn_end_rate,
+ * and one over that prolongs it too: a flood ends when SYNs have stayed under the end
+ * rate for syn_hold_ns (hysteresis, so a flood that slows down does not reopen the
+ * gate). Returns true while a flood is on. */
 static __always_inline bool tg_syn_flood(struct tg_gctx *g)
 {
 	const struct tg_guard_conf *c = g->conf;
-	__u64 now = g->now, t, cost, rate = 0;
+	__u64 now = g->now, t, cost, cost_end, rate = 0;
 	bool on, started = false;
 	struct tg_syn_state *s;
 	__u32 key = 0;
@@ -536,7 +539,15 @@ static __always_inline bool tg_syn_flood(struct tg_gctx *g)
 	if (!s)
 		return false;
 	cost = tg_rate_cost(&c->syn_rate, 1);
+	cost_end = tg_rate_cost(&c->syn_end_rate, 1);
 	bpf_spin_lock(&s->lock);
+	if (now < s->flood_until) {
+		t = s->tat_end > now ? s->tat_end : now;
+		if (t - now > c->syn_end_rate.burst_ns)
+			s->flood_until = now + c->syn_hold_ns;
+		else
+			s->tat_end = t + cost_end;
+	}
 	if (now - s->window_start >= 1000000000ull) {
 		s->window_start = now;
 		s->window_syns = 0;
@@ -546,6 +557,7 @@ static __always_inline bool tg_syn_flood(struct tg_gctx *g)
 	if (t - now > c->syn_rate.burst_ns) {
 		if (now >= s->flood_until) {
 			s->flood_start = now;
+			s->tat_end = now;
 			s->floods++;
 			started = true;
 			rate = s->window_syns;

@@ -547,6 +547,46 @@ static void syn_flood(void)
 	expect("after the flood a new SYN passes",
 	       &(struct spec){ nth_source(7000), "10.3.0.2", IPPROTO_TCP, 1, 80, F_SYN }, XDP_PASS,
 	       web, 0);
+
+	/* Hysteresis: a flood goes on while SYNs come faster than the end rate (20/s,
+	 * burst 2), though slower than the threshold; it ends hold (2 s) after they fall
+	 * below it. */
+	tg_rate_compute(20, 2, &conf.syn_end_rate);
+	write_conf();
+	clock_ns += 100 * SEC_NS;
+	for (int i = 0; i < 150; i++) { /* start a flood */
+		build(&f, &(struct spec){ nth_source(30000 + i), "10.4.0.2", IPPROTO_TCP, 1, 80,
+					  F_SYN, 1 });
+		run(&f);
+	}
+	pass = 0;
+	for (int i = 0; i < 250; i++) { /* 50 SYN/s for 5 s */
+		clock_ns += SEC_NS / 50;
+		build(&f, &(struct spec){ nth_source(40000 + i), "10.4.0.2", IPPROTO_TCP, 1, 80,
+					  F_SYN, 1 });
+		pass += run(&f) == XDP_PASS;
+	}
+	tap_check(pass == 0,
+		  "a flood slowed below its threshold but above the end rate goes on "
+		  "past its hold (%d of 250 passed)",
+		  pass);
+	{
+		int v1, v2;
+
+		clock_ns += SEC_NS; /* 1 s later: within hold */
+		build(&f, &(struct spec){ nth_source(50000), "10.4.0.2", IPPROTO_TCP, 1, 80, F_SYN,
+					  1 });
+		v1 = run(&f);
+		clock_ns += SEC_NS; /* 2 s after the last fast SYN: hold is over */
+		build(&f, &(struct spec){ nth_source(50001), "10.4.0.2", IPPROTO_TCP, 1, 80, F_SYN,
+					  1 });
+		v2 = run(&f);
+		tap_check(v1 == XDP_DROP && v2 == XDP_PASS,
+			  "once SYNs fall below the end rate, the flood ends after hold (1 s: %d, "
+			  "2 s: %d)",
+			  v1, v2);
+	}
+	conf.syn_end_rate = (struct tg_rate){ 0 };
 	conf = (struct tg_guard_conf){ 0 };
 	write_conf();
 }

@@ -127,7 +127,7 @@ okc=$(echo "$res" | sed -n 's/.*ok=\([0-9]*\).*/\1/p')
 check "at least 99% of 200 connections succeed during the flood (${okc:-0})" -- \
 	test "${okc:-0}" -ge 198
 t0=$(date +%s%N)
-check "the agent keeps answering during the flood" -- "$TG" status -c "$T/tollgate.yaml" --json
+check "the agent keeps answering during the flood" -- bash -c "$TG status -c $T/tollgate.yaml --json >/dev/null"
 diag "status answered in $((($(date +%s%N) - t0) / 1000000)) ms"
 kill "$flood"
 wait "$flood" 2>/dev/null

@@ -182,9 +182,14 @@ static const struct bad bad_cases[] = {
 	{ "  syn_flood: {threshold: 1000, source_budget: 0}\n", "0}",
 	  "invalid source_budget '0': expected packets per second, a decimal integer from 1 to "
 	  "100000000" },
+	{ "  syn_flood: {threshold: 1000, end_threshold: 1001}\n", "1001",
+	  "uplink.syn_flood.end_threshold (1001) is above threshold (1000): a flood ends below "
+	  "the rate that starts it" },
+	{ "  rate_limit: {pps: 10, ban_ttl: 500ms}\n", "500ms",
+	  "uplink.rate_limit.ban_ttl '500ms' must be from 1s to 30d" },
 	{ "  syn_flood: {threshold: 1000, rate: 5}\n", "rate",
 	  "unknown key 'rate' in uplink.syn_flood (expected threshold, source_budget, ban_ttl, "
-	  "hold, mode or validated_ttl)" },
+	  "hold, mode, validated_ttl or end_threshold)" },
 	{ "  honeypot: {interface: hp0}\n", "{",
 	  "missing key 'mac' in uplink.honeypot: the honeypot host's MAC address is needed with "
 	  "interface" },
