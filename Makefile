@@ -43,7 +43,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
-BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost
+BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost \
+	      $(OUT)/bench/guard_cost
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
@@ -175,6 +176,14 @@ $(OUT)/bench/prog_cost: bench/prog_cost.c bench/test_run.h $(OUT)/tenant.skel.h 
 $(OUT)/bench/cap_cost: bench/cap_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/bench/guard_cost: bench/guard_cost.c bench/test_run.h $(OUT)/empty_xdp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/empty_xdp.skel.h: $(OUT)/empty_xdp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_xdp_bpf > $@
 
 $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -13,6 +13,10 @@ echo "== meter cost per packet"
 "$B/bench/prog_cost" || exit 1
 
 echo
+echo "== uplink guard: cost per packet beside xdp-filter and an empty XDP program"
+"$B/bench/guard_cost" || exit 1
+
+echo
 echo "== caps: cost per packet"
 "$B/bench/cap_cost" || exit 1
 

@@ -67,10 +67,21 @@ struct tg_gctx {
 	const struct tg_guard_conf *conf;
 	struct tg_pkt p;
 	__u64 bytes;
-	__u64 now;
-	__u32 tenant; /* owner of the destination address (0 = none) */
-	int err;      /* the parser's result */
+	__u64 now;	   /* read once, when a stage first needs it (tg_gnow) */
+	__u32 tenant;	   /* owner of the destination address (0 = none) */
+	bool tenant_known; /* tenant was looked up */
+	int err;	   /* the parser's result */
 };
+
+/* The frame's time: read once, and only when a stage needs it, from the kernel's coarse
+ * clock (a tick: 1 to 4 ms; a TSC read costs more than a map lookup on some hosts), so
+ * a burst shorter than a tick acts as one tick. */
+static __always_inline __u64 tg_gnow(struct tg_gctx *g)
+{
+	if (!g->now)
+		g->now = tg_now();
+	return g->now;
+}
 
 /* One GCRA step on *tat without a lock: true when units conform (and are charged).
  * Two CPUs racing on one source lose at most one update, so a limit may let a packet
@@ -79,6 +90,8 @@ static __always_inline bool tg_gcra_cas(__u64 *tat, const struct tg_rate *r, __u
 {
 	__u64 cost = tg_rate_cost(r, units), old, t;
 
+	if (!r->scale)
+		return true; /* no limit of this kind */
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		old = *(volatile __u64 *)tat;
@@ -140,8 +153,8 @@ static __always_inline __u32 tg_guard_ev_admit(struct tg_gctx *g, __u32 reason)
 			return 1;
 	}
 	gt = bpf_map_lookup_elem(&tg_guard_evglobal, &gk);
-	if (!tg_gcra_cas(&l->last_ns, &per_src, 1, g->now) ||
-	    (gt && !tg_gcra_cas(gt, &global, 1, g->now))) {
+	if (!tg_gcra_cas(&l->last_ns, &per_src, 1, tg_gnow(g)) ||
+	    (gt && !tg_gcra_cas(gt, &global, 1, tg_gnow(g)))) {
 		__sync_fetch_and_add(&l->suppressed, 1);
 		tg_stat_add(TG_STAT_EVENTS_SUPPRESSED, 1);
 		return 0;
@@ -158,7 +171,7 @@ static __always_inline void tg_guard_event(struct tg_gctx *g, __u32 type, __u32 
 	e = tg_event_begin(type, g->tenant, reason, count, value, &x);
 	if (!e)
 		return;
-	e->time_ns = g->now; /* replay: the capture's time */
+	e->time_ns = tg_gnow(g); /* replay: the capture's time */
 	e->rule = rule;
 	e->action = action;
 	bpf_ringbuf_submit(e, 0);
@@ -269,8 +282,8 @@ static __always_inline void tg_ban_source(struct tg_gctx *g, __u8 origin, __u32 
 {
 	const struct tg_guard_conf *c = g->conf;
 	struct tg_ban b = {
-		.expires_ns = g->now + ttl_ns,
-		.created_ns = g->now,
+		.expires_ns = tg_gnow(g) + ttl_ns,
+		.created_ns = tg_gnow(g),
 		.origin = origin,
 		.action = c->flags & TG_GUARD_BAN_HONEYPOT ? TG_GA_HONEYPOT : TG_GA_DROP,
 		.rule = rule,
@@ -308,7 +321,7 @@ static __always_inline int tg_honeypot(struct tg_gctx *g, __u32 rule)
 	const struct tg_guard_conf *c = g->conf;
 	struct ethhdr *eth = data;
 	struct tg_honey_key k = {};
-	__u64 now = g->now;
+	__u64 now = tg_gnow(g);
 
 	if (!(c->flags & TG_GUARD_HONEYPOT) || (void *)(eth + 1) > data_end)
 		return XDP_DROP; /* flagged, and nowhere to send it: not to the tenant */
@@ -519,7 +532,7 @@ static __always_inline bool tg_source_validated(struct tg_gctx *g)
 
 	tg_src_key_of(&k, &g->p, 32, 128);
 	t = bpf_map_lookup_elem(&tg_valid, &k);
-	return t && g->now - *t < g->conf->validated_ns;
+	return t && tg_gnow(g) - *t < g->conf->validated_ns;
 }
 
 /* The detector: every SYN counts against syn_rate; one that does not conform starts (or
@@ -530,7 +543,7 @@ static __always_inline bool tg_source_validated(struct tg_gctx *g)
 static __always_inline bool tg_syn_flood(struct tg_gctx *g)
 {
 	const struct tg_guard_conf *c = g->conf;
-	__u64 now = g->now, t, cost, cost_end, rate = 0;
+	__u64 now = tg_gnow(g), t, cost, cost_end, rate = 0;
 	bool on, started = false;
 	struct tg_syn_state *s;
 	__u32 key = 0;
@@ -624,6 +637,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 	g->tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
 	if (g->tenant >= TG_MAX_TENANTS)
 		g->tenant = TG_TENANT_UNATTRIBUTED;
+	g->tenant_known = true;
 
 	if (c->flags & TG_GUARD_HONEYPOT) {
 		struct tg_honey_key hk = {};
@@ -643,7 +657,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 		return TG_GUARD_PASS; /* trusted: nothing else of the guard applies */
 
 	ban = tg_ban_lookup(p);
-	if (ban && (!ban->expires_ns || g->now < ban->expires_ns))
+	if (ban && (!ban->expires_ns || tg_gnow(g) < ban->expires_ns))
 		return tg_guard_act(g, ban->action, TG_REASON_BAN, ban->rule);
 
 	v = tg_guard_act(g, action, TG_REASON_GUARD_DENY, rule);
@@ -652,8 +666,8 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 
 	if (c->flags & TG_GUARD_SRC_LIMIT) {
 		src = tg_source(g);
-		if (src && (!tg_gcra_cas(&src->tat_packets, &c->src_pps, 1, g->now) ||
-			    !tg_gcra_cas(&src->tat_bytes, &c->src_bps, g->bytes, g->now))) {
+		if (src && (!tg_gcra_cas(&src->tat_packets, &c->src_pps, 1, tg_gnow(g)) ||
+			    !tg_gcra_cas(&src->tat_bytes, &c->src_bps, g->bytes, tg_gnow(g)))) {
 			if (c->src_ban_ns)
 				tg_ban_source(g, TG_BAN_RATE, c->rule_src_rate, c->src_ban_ns);
 			tg_guard_acted(g, TG_REASON_SRC_RATE, TG_GA_DROP, c->rule_src_rate);
@@ -667,7 +681,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 		if (f == TG_TCP_SYN && tg_syn_flood(g) && !tg_source_validated(g)) {
 			if (!src)
 				src = tg_source(g);
-			if (src && !tg_gcra_cas(&src->tat_syn, &c->syn_src, 1, g->now)) {
+			if (src && !tg_gcra_cas(&src->tat_syn, &c->syn_src, 1, tg_gnow(g))) {
 				tg_ban_source(g, TG_BAN_SYN_FLOOD, c->rule_syn, c->ban_ns);
 				tg_guard_acted(g, TG_REASON_BAN, TG_GA_DROP, c->rule_syn);
 				return XDP_DROP;
@@ -690,7 +704,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 			if ((void *)(th + 1) <= data_end &&
 			    tg_cookie_check(p, bpf_ntohl(th->seq))) {
 				struct tg_src_key k = {};
-				__u64 now = g->now;
+				__u64 now = tg_gnow(g);
 
 				tg_src_key_of(&k, p, 32, 128);
 				bpf_map_update_elem(&tg_valid, &k, &now, BPF_ANY);
@@ -717,7 +731,9 @@ static __always_inline int tg_xdp_finish(struct tg_gctx *g, const struct tg_ifac
 	struct tg_frame fr = { .ifindex = g->ctx->ingress_ifindex,
 			       .hook = TG_HOOK_INGRESS,
 			       .segs = 1,
-			       .bytes = g->bytes };
+			       .bytes = g->bytes,
+			       .dst_known = g->tenant_known,
+			       .dst_tenant = g->tenant };
 
 	struct xdp_md *ctx = g->ctx;
 	void *meta, *data;
@@ -753,7 +769,6 @@ static __always_inline int tg_xdp_prologue(struct xdp_md *ctx, struct tg_gctx *g
 	g->ctx = ctx;
 	g->err = tg_parse(data, data_end, &g->p);
 	g->bytes = bpf_xdp_get_buff_len(ctx);
-	g->now = tg_now_ns();
 	g->conf = bpf_map_lookup_elem(&tg_guard, &key);
 	return 0;
 }
@@ -796,6 +811,7 @@ static __always_inline int tg_sig_stage(struct xdp_md *ctx)
 	g.tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, g.p.family, g.p.dst);
 	if (g.tenant >= TG_MAX_TENANTS)
 		g.tenant = TG_TENANT_UNATTRIBUTED;
+	g.tenant_known = true;
 	buf = bpf_map_lookup_elem(&tg_sig_buf, &key);
 	if (!buf)
 		return tg_xdp_finish(&g, ifc);

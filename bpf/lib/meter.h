@@ -151,6 +151,8 @@ struct tg_frame {
 	__u64 bytes;   /* wire bytes, by the byte rule */
 	__u16 hw_vlan; /* VLAN tag held in skb metadata (tc), 0 when none */
 	__u8 hw_vlan_present;
+	__u8 dst_known;	  /* dst_tenant holds the owner of the destination address */
+	__u32 dst_tenant; /* (the uplink guard looked it up already) */
 };
 
 /* Attribution, classification, flow and billing: everything after the parse, the same
@@ -170,7 +172,9 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 	} else if (ifc->role == TG_ROLE_UPLINK) {
 		/* An uplink: the tenant is whoever owns the inner address. */
 		dir = fr->hook == TG_HOOK_INGRESS ? TG_DIR_INGRESS : TG_DIR_EGRESS;
-		if (!err)
+		if (!err && dir == TG_DIR_INGRESS && fr->dst_known)
+			tenant = fr->dst_tenant;
+		else if (!err)
 			tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family,
 					       dir == TG_DIR_INGRESS ? p->dst : p->src);
 	} else {
@@ -178,7 +182,9 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 		 * else from the tenant owning the source. */
 		dir = TG_DIR_INGRESS;
 		if (!err) {
-			tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
+			tenant = fr->dst_known
+					 ? fr->dst_tenant
+					 : tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
 			if (tenant == TG_TENANT_UNATTRIBUTED) {
 				tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->src);
 				if (tenant != TG_TENANT_UNATTRIBUTED)

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The uplink guard's cost per packet under BPF_PROG_TEST_RUN, beside an empty XDP
+ * program and Debian's xdp-filter (xdpfilt_alw_all.o from libxdp1, no rules: every
+ * packet passes its lookups) on the same 64-byte TCP SYN, in one run. The guard runs as
+ * on a native uplink: blocklisted prefixes (0, 1k, 10k, 100k random prefixes that do
+ * not cover the sender), per-source packet and bit rates, and metering. Every case is
+ * its own private datapath, configured once through the real configuration and apply
+ * code; rounds alternate between the cases and medians are compared. The program fails
+ * loudly if a packet does not pass (a drop would be a cheaper, different path).
+ *
+ *   guard_cost [REPEAT] [XDP_FILTER_OBJECT]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "apply.h"
+#include "cli.h"
+#include "config.h"
+#include "datapath.h"
+#include "empty_xdp.skel.h"
+#include "guard.h"
+#include "test_run.h"
+
+#define ROUNDS 9
+#define XDP_PASS_RC 2
+
+static const int sizes[] = { 0, 1000, 10000, 100000 };
+#define N_SIZES (int)(sizeof(sizes) / sizeof(sizes[0]))
+
+static char dir[] = "/tmp/tollgate-guard-cost.XXXXXX";
+
+static uint32_t xdp_ns(int prog_fd, uint8_t *frame, int repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = 64,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		perror("BPF_PROG_TEST_RUN");
+		exit(1);
+	}
+	if (opts.retval != XDP_PASS_RC) {
+		fprintf(stderr, "guard_cost: the test packet was not passed (verdict %u)\n",
+			opts.retval);
+		exit(1);
+	}
+	return opts.duration;
+}
+
+/* n random prefixes /16../32 outside 10.0.0.0/8 (the sender's) into path. */
+static void write_list(const char *path, int n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	srandom(42);
+	for (int i = 0; i < n; i++) {
+		uint32_t a = (uint32_t)random() << 1 ^ (uint32_t)random();
+		int len = 16 + random() % 17;
+
+		if ((a >> 24) == 10)
+			a ^= 0x40000000;
+		a &= len == 32 ? ~0u : ~(~0u >> len);
+		fprintf(f, "%u.%u.%u.%u/%d\n", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+			len);
+	}
+	fclose(f);
+}
+
+/* A private datapath configured with the guard (n prefixes) or without (n < 0). */
+static struct tg_datapath *guarded(int n, struct tg_applied *ap)
+{
+	struct tg_datapath_opts o = { .flow_capacity = 65536 };
+	struct tg_iface ifc = { .role = TG_ROLE_UPLINK,
+				.flags = TG_IFACE_XDP_METERS,
+				.name = "lo" };
+	char conf[512], list[512];
+	struct tg_config cfg = {};
+	struct tg_diags d = {};
+	struct tg_datapath *dp;
+	uint32_t lo = 1;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/guard-%d.yaml", dir, n);
+	snprintf(list, sizeof(list), "%s/block-%d.txt", dir, n);
+	f = fopen(conf, "w");
+	if (!f) {
+		perror(conf);
+		exit(1);
+	}
+	fprintf(f, "tenants: [{name: t, cidrs: [192.0.2.0/24]}]\n"
+		   "uplink:\n  interfaces: [eth0]\n");
+	if (n >= 0) {
+		write_list(list, n);
+		fprintf(f,
+			"  blocklist_files: [%s]\n"
+			"  rate_limit: {pps: 100000000, bps: 100gbit}\n",
+			list);
+	}
+	fclose(f);
+	if (tg_config_load(conf, &cfg, &d)) {
+		tg_diags_print(&d, conf, stderr);
+		exit(1);
+	}
+	if (tg_datapath_load(NULL, &o, &dp) || tg_apply(tg_datapath_maps(dp), &cfg, ap) ||
+	    tg_guard_apply(tg_datapath_maps(dp), &cfg, ap, true) ||
+	    bpf_map_update_elem(tg_datapath_maps(dp)->ifaces, &lo, &ifc, BPF_ANY)) {
+		fprintf(stderr, "guard_cost: cannot set up the guard with %d prefixes\n", n);
+		exit(1);
+	}
+	tg_config_free(&cfg);
+	tg_diags_free(&d);
+	return dp;
+}
+
+static int xdp_filter(const char *path)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+	struct bpf_map *map;
+
+	if (!obj) {
+		fprintf(stderr, "guard_cost: cannot open %s (make deps installs xdp-tools)\n",
+			path);
+		exit(1);
+	}
+	bpf_object__for_each_map (map, obj)
+		bpf_map__set_pin_path(map, NULL);
+	prog = bpf_object__next_program(obj, NULL);
+	if (!prog || bpf_object__load(obj)) {
+		fprintf(stderr, "guard_cost: cannot load %s\n", path);
+		exit(1);
+	}
+	return bpf_program__fd(prog);
+}
+
+int main(int argc, char **argv)
+{
+	int repeat = argc > 1 ? atoi(argv[1]) : 2000000;
+	const char *filt = argc > 2 ? argv[2] : "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
+	uint32_t empty_ns[ROUNDS], filt_ns[ROUNDS], off_ns[ROUNDS], ns[N_SIZES][ROUNDS];
+	struct tg_applied ap[N_SIZES + 1] = {};
+	struct tg_datapath *dp[N_SIZES + 1];
+	struct empty_xdp_bpf *empty;
+	int filt_fd, fd[N_SIZES + 1];
+	uint8_t frame[64];
+	uint32_t base;
+
+	tg_libbpf_quiet();
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	empty = empty_xdp_bpf__open_and_load();
+	if (!empty)
+		return 1;
+	filt_fd = xdp_filter(filt);
+	for (int i = 0; i <= N_SIZES; i++) {
+		dp[i] = guarded(i < N_SIZES ? sizes[i] : -1, &ap[i]);
+		fd[i] = tg_datapath_prog_fd(dp[i], TG_PROG_XDP);
+	}
+	syn_frame(frame);
+	inet_pton(AF_INET, "192.0.2.2", frame + 30);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		empty_ns[r] = xdp_ns(bpf_program__fd(empty->progs.empty_xdp), frame, repeat);
+		filt_ns[r] = xdp_ns(filt_fd, frame, repeat);
+		off_ns[r] = xdp_ns(fd[N_SIZES], frame, repeat);
+		for (int i = 0; i < N_SIZES; i++)
+			ns[i][r] = xdp_ns(fd[i], frame, repeat);
+	}
+	qsort(empty_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
+	qsort(filt_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
+	qsort(off_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
+	for (int i = 0; i < N_SIZES; i++)
+		qsort(ns[i], ROUNDS, sizeof(uint32_t), cmp_u32);
+	base = filt_ns[ROUNDS / 2];
+	printf("%-52s %10s %8s %8s\n", "BPF_PROG_TEST_RUN XDP, 64-byte TCP SYN", "median ns",
+	       "/filter", "/0 CIDR");
+	printf("%-52s %10u %8.2f %8s\n", "empty XDP program", empty_ns[ROUNDS / 2],
+	       (double)empty_ns[ROUNDS / 2] / base, "");
+	printf("%-52s %10u %8.2f %8s\n", "xdp-filter, xdpfilt_alw_all.o (baseline)", base, 1.0, "");
+	printf("%-52s %10u %8.2f %8s\n", "tollgate uplink: meter + bans, no guard config",
+	       off_ns[ROUNDS / 2], (double)off_ns[ROUNDS / 2] / base, "");
+	for (int i = 0; i < N_SIZES; i++) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "tollgate guard: %d blocked CIDRs + rates + meter",
+			 sizes[i]);
+		printf("%-52s %10u %8.2f %8.2f\n", name, ns[i][ROUNDS / 2],
+		       (double)ns[i][ROUNDS / 2] / base,
+		       (double)ns[i][ROUNDS / 2] / ns[0][ROUNDS / 2]);
+	}
+	for (int i = 0; i <= N_SIZES; i++) {
+		tg_datapath_close(dp[i]);
+		tg_applied_free(&ap[i]);
+	}
+	empty_xdp_bpf__destroy(empty);
+	for (int i = 0; i < N_SIZES; i++) {
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/guard-%d.yaml", dir, sizes[i]);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/block-%d.txt", dir, sizes[i]);
+		unlink(p);
+	}
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/guard--1.yaml", dir);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
