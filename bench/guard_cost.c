@@ -76,8 +76,9 @@ static void write_list(const char *path, int n)
 	fclose(f);
 }
 
-/* A private datapath configured with the guard (n prefixes) or without (n < 0). */
-static struct tg_datapath *guarded(int n, struct tg_applied *ap)
+/* A private datapath configured with the guard (n prefixes, per-source rates when rates)
+ * or without (n < 0). */
+static struct tg_datapath *guarded(int n, bool rates, struct tg_applied *ap)
 {
 	struct tg_datapath_opts o = { .flow_capacity = 65536 };
 	struct tg_iface ifc = { .role = TG_ROLE_UPLINK,
@@ -90,7 +91,7 @@ static struct tg_datapath *guarded(int n, struct tg_applied *ap)
 	uint32_t lo = 1;
 	FILE *f;
 
-	snprintf(conf, sizeof(conf), "%s/guard-%d.yaml", dir, n);
+	snprintf(conf, sizeof(conf), "%s/guard-%d%s.yaml", dir, n, rates ? "" : "-norates");
 	snprintf(list, sizeof(list), "%s/block-%d.txt", dir, n);
 	f = fopen(conf, "w");
 	if (!f) {
@@ -101,13 +102,12 @@ static struct tg_datapath *guarded(int n, struct tg_applied *ap)
 		   "uplink:\n  interfaces: [eth0]\n");
 	if (n >= 0) {
 		write_list(list, n);
-		fprintf(f,
-			"  blocklist_files: [%s]\n"
-			"  rate_limit: {pps: 100000000, bps: 100gbit}\n",
-			list);
+		fprintf(f, "  blocklist_files: [%s]\n", list);
+		if (rates)
+			fprintf(f, "  rate_limit: {pps: 100000000, bps: 100gbit}\n");
 	}
 	fclose(f);
-	if (tg_config_load(conf, &cfg, &d)) {
+	if (tg_config_load(conf, &cfg, &d) || unlink(conf)) {
 		tg_diags_print(&d, conf, stderr);
 		exit(1);
 	}
@@ -147,11 +147,12 @@ int main(int argc, char **argv)
 {
 	int repeat = argc > 1 ? atoi(argv[1]) : 2000000;
 	const char *filt = argc > 2 ? argv[2] : "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
-	uint32_t empty_ns[ROUNDS], filt_ns[ROUNDS], off_ns[ROUNDS], ns[N_SIZES][ROUNDS];
-	struct tg_applied ap[N_SIZES + 1] = {};
-	struct tg_datapath *dp[N_SIZES + 1];
+	uint32_t empty_ns[ROUNDS], filt_ns[ROUNDS], off_ns[ROUNDS], norate_ns[ROUNDS];
+	uint32_t ns[N_SIZES][ROUNDS];
+	struct tg_applied ap[N_SIZES + 2] = {};
+	struct tg_datapath *dp[N_SIZES + 2];
 	struct empty_xdp_bpf *empty;
-	int filt_fd, fd[N_SIZES + 1];
+	int filt_fd, fd[N_SIZES + 2];
 	uint8_t frame[64];
 	uint32_t base;
 
@@ -164,8 +165,12 @@ int main(int argc, char **argv)
 	if (!empty)
 		return 1;
 	filt_fd = xdp_filter(filt);
-	for (int i = 0; i <= N_SIZES; i++) {
-		dp[i] = guarded(i < N_SIZES ? sizes[i] : -1, &ap[i]);
+	for (int i = 0; i < N_SIZES + 2; i++) {
+		/* the sizes, then no guard, then the largest list without rates */
+		dp[i] = guarded(i < N_SIZES    ? sizes[i]
+				: i == N_SIZES ? -1
+					       : sizes[N_SIZES - 1],
+				i <= N_SIZES, &ap[i]);
 		fd[i] = tg_datapath_prog_fd(dp[i], TG_PROG_XDP);
 	}
 	syn_frame(frame);
@@ -175,12 +180,14 @@ int main(int argc, char **argv)
 		empty_ns[r] = xdp_ns(bpf_program__fd(empty->progs.empty_xdp), frame, repeat);
 		filt_ns[r] = xdp_ns(filt_fd, frame, repeat);
 		off_ns[r] = xdp_ns(fd[N_SIZES], frame, repeat);
+		norate_ns[r] = xdp_ns(fd[N_SIZES + 1], frame, repeat);
 		for (int i = 0; i < N_SIZES; i++)
 			ns[i][r] = xdp_ns(fd[i], frame, repeat);
 	}
 	qsort(empty_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
 	qsort(filt_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
 	qsort(off_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
+	qsort(norate_ns, ROUNDS, sizeof(uint32_t), cmp_u32);
 	for (int i = 0; i < N_SIZES; i++)
 		qsort(ns[i], ROUNDS, sizeof(uint32_t), cmp_u32);
 	base = filt_ns[ROUNDS / 2];
@@ -191,6 +198,8 @@ int main(int argc, char **argv)
 	printf("%-52s %10u %8.2f %8s\n", "xdp-filter, xdpfilt_alw_all.o (baseline)", base, 1.0, "");
 	printf("%-52s %10u %8.2f %8s\n", "tollgate uplink: meter + bans, no guard config",
 	       off_ns[ROUNDS / 2], (double)off_ns[ROUNDS / 2] / base, "");
+	printf("%-52s %10u %8.2f %8s\n", "tollgate guard: 100000 blocked CIDRs + meter, no rates",
+	       norate_ns[ROUNDS / 2], (double)norate_ns[ROUNDS / 2] / base, "");
 	for (int i = 0; i < N_SIZES; i++) {
 		char name[80];
 
@@ -200,7 +209,7 @@ int main(int argc, char **argv)
 		       (double)ns[i][ROUNDS / 2] / base,
 		       (double)ns[i][ROUNDS / 2] / ns[0][ROUNDS / 2]);
 	}
-	for (int i = 0; i <= N_SIZES; i++) {
+	for (int i = 0; i < N_SIZES + 2; i++) {
 		tg_datapath_close(dp[i]);
 		tg_applied_free(&ap[i]);
 	}
@@ -208,15 +217,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N_SIZES; i++) {
 		char p[512];
 
-		snprintf(p, sizeof(p), "%s/guard-%d.yaml", dir, sizes[i]);
-		unlink(p);
 		snprintf(p, sizeof(p), "%s/block-%d.txt", dir, sizes[i]);
-		unlink(p);
-	}
-	{
-		char p[512];
-
-		snprintf(p, sizeof(p), "%s/guard--1.yaml", dir);
 		unlink(p);
 	}
 	rmdir(dir);

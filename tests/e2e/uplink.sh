@@ -55,6 +55,10 @@ check "agent starts and reports healthy" -- wait_for 15 "$TG" status -c "$T/toll
 	cat "$T/agent.log"
 check "the uplink carries the meter" -- bash -c "$TG status -c $T/tollgate.yaml --json |
 	grep -q '\"interface\": \"up0\", [^}]*\"role\": \"uplink\", [^}]*\"tc_ingress\": true, \"tc_egress\": true'"
+# Native XDP bills the uplink's ingress and marks each frame for tc ingress to leave
+# alone: the exact totals below also say that no frame is billed twice or missed.
+check "the uplink's guard runs in native XDP mode, so XDP bills its ingress" -- bash -c "$TG status -c $T/tollgate.yaml --json |
+	grep -q '\"interface\": \"up0\", [^}]*\"xdp\": \"native\"'"
 check "the tenant's own link is not metered" -- bash -c "! tc qdisc show dev vt-web-0 | grep -q clsact"
 
 ip netns exec peer iperf3 -s -p 5201 >/dev/null 2>&1 &
