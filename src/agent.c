@@ -296,8 +296,20 @@ static int init_state(struct agent *a)
 		st.created = now_s();
 	}
 	st.agent_pid = getpid();
-	st.agent_started = now_s();
+	st.agent_started = 0; /* set once start-up is done (ready()): status waits for it */
 	st.interval = a->cfg.interval;
+	return tg_state_write(a->maps, &st);
+}
+
+/* Start-up is over (interfaces attached, timers armed): status may call it healthy. */
+static int ready(struct agent *a)
+{
+	struct tg_state st;
+	int err = tg_state_read(a->maps, &st);
+
+	if (err)
+		return err;
+	st.agent_started = now_s();
 	return tg_state_write(a->maps, &st);
 }
 
@@ -391,9 +403,9 @@ static int start(struct agent *a)
 	err = arm_flow_timer(a);
 	if (!err)
 		err = arm_tick(a);
-	if (err)
-		return err;
-	return arm_timer(a);
+	if (!err)
+		err = arm_timer(a);
+	return err ? err : ready(a);
 }
 
 static int loop(struct agent *a)

@@ -155,6 +155,8 @@ static int collect(const struct tg_maps *m, struct report *r)
 	r->running = r->st.agent_pid && kill(r->st.agent_pid, 0) == 0;
 	if (!r->running)
 		problem(r, "%s", "agent not running: the datapath meters, nothing is billed");
+	else if (!r->st.agent_started)
+		problem(r, "%s", "agent starting: interfaces and policy are being applied");
 	for (uint32_t id = 1; id < TG_MAX_TENANTS; id++)
 		r->tenants += !!(r->meta[id].flags & TG_TENANT_IN_USE);
 	r->cidr4 = tg_map_count(m->lpm4, sizeof(struct tg_lpm4_key));
