@@ -10,7 +10,8 @@
 #
 # Every configuration gets its own pair of namespaces, all built and loaded before the
 # measurement, so one sender can take them in turn many times over (rounds of a short
-# sample each) and every configuration sees the same machine. The traffic is the worst
+# sample each, in an order shuffled every round) and every configuration sees the same
+# machine. The traffic is the worst
 # case for every list: 60-byte UDP frames (64 on a wire) from 192.0.2.2, which no CIDR
 # covers, so every rule, set or trie is consulted and the frame passes; the blackhole route
 # then drops it the same way everywhere. The sender is pinned to one CPU and the receive
@@ -24,7 +25,7 @@
 #
 # Environment: ROUNDS (40), MEAS seconds per sample (0.1), WARM seconds before each (0.02),
 # SIZES ("0 1000 10000 100000"), MECHS ("guard nft iptables iptables-legacy"),
-# XDP_MODE (native), CPU (the last one), SEED (1), SAMPLES (a file to keep udp_blast's
+# XDP_MODE (native), CPU (the last one), SEED (1: the lists and the order), SAMPLES (a file to keep udp_blast's
 # raw samples in).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
@@ -257,7 +258,7 @@ for c in "${CONFS[@]}"; do
 	controls "$(ns_of "$c")" "$n" || die "$c: does not filter as configured"
 done
 echo "set up and checked in $(($(date +%s) - START)) s; measuring: $ROUNDS rounds of" \
-	"${#CONFS[@]} configurations in turn, $WARM s warm-up + $MEAS s each, sender on CPU $CPU"
+	"${#CONFS[@]} configurations in a shuffled order, $WARM s warm-up + $MEAS s each, sender on CPU $CPU"
 
 targets=()
 for c in "${CONFS[@]}"; do
@@ -265,7 +266,7 @@ for c in "${CONFS[@]}"; do
 	targets+=("p-$(ns_of "$c"):eth0")
 done
 "$BLAST" -m $UPMAC -s 192.0.2.2 -d 10.3.0.2 -C "$CPU" -k "$KSOFTIRQD" -r "$ROUNDS" \
-	-t "$MEAS" -w "$WARM" "${targets[@]}" >"$T/samples" || die "udp_blast failed"
+	-t "$MEAS" -w "$WARM" -S "$SEED" "${targets[@]}" >"$T/samples" || die "udp_blast failed"
 [ -z "${SAMPLES:-}" ] || cp "$T/samples" "$SAMPLES" || die "cannot write $SAMPLES"
 for c in "${CONFS[@]}"; do
 	set -- $(grep "^$c " "$T/before") $(counters "$(ns_of "$c")")
@@ -340,7 +341,10 @@ for m in $MECHS; do
 	for n in $SIZES; do printf ' %9.0f' "$(cost "$m:$n")"; done
 	awk -v a="$(cost "$m:$last")" -v z="$(cost "$m:$first")" 'BEGIN {
 		printf " %9.0f", a - z
-		if (z > 0) printf " %9.2f\n", a / z; else print "         -" }'
+		if (z <= 0) print "         -"
+		else if (a / z > 1000) print "    >1000"
+		else printf " %9.2f\n", a / z }'
 done
 echo "(cost: median over rounds of the difference to the baseline in the same round;" \
-	"+ns: N=$last minus N=$first; ratio: N=$last / N=$first; $(($(date +%s) - START)) s in all)"
+	"+ns: N=$last minus N=$first; ratio: N=$last / N=$first, \"-\" when the cost at N=$first" \
+	"is not above 0; $(($(date +%s) - START)) s in all)"

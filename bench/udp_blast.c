@@ -14,11 +14,12 @@
  * Targets are interfaces in network namespaces, NETNS:IFACE (NETNS as `ip netns` names
  * it, "." for this one); -i IFACE is .:IFACE. Each target gets its own socket, opened in
  * its namespace, so one process alternates between configurations that live side by side
- * in separate namespaces. In each of -r rounds (the first target moving on by one each
- * round), every target gets a warm-up of -w seconds, then a sample of -t seconds:
+ * in separate namespaces. In each of -r rounds, in an order shuffled anew each round (so
+ * no target always follows the same one; -S seeds it), every target gets a warm-up of -w
+ * seconds, then a sample of -t seconds:
  *
  *   udp_blast -m DSTMAC -s SRC -d DST [-p PORT] [-l LEN] [-b BATCH] [-C CPU] [-k PID]
- *             [-r ROUNDS] [-t SECS] [-w SECS] (-i IFACE | NETNS:IFACE...)
+ *             [-r ROUNDS] [-t SECS] [-w SECS] [-S SEED] (-i IFACE | NETNS:IFACE...)
  *   -> one line per sample:
  *      round=R target=NETNS:IFACE packets=N cpu_ns=C ksoftirqd_ns=K wall_ns=W
  *      and one per target at the end: total target=NETNS:IFACE frames=F (warm-ups too)
@@ -74,7 +75,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: udp_blast -m DSTMAC -s SRC -d DST [-p PORT] [-l LEN] [-b BATCH] [-C CPU]\n"
-		"                 [-k PID] [-r ROUNDS] [-t SECS] [-w SECS] [-n COUNT]\n"
+		"                 [-k PID] [-r ROUNDS] [-t SECS] [-w SECS] [-S SEED] [-n COUNT]\n"
 		"                 (-i IFACE | NETNS:IFACE...)\n"
 		"  LEN: frame length without FCS, 60..1514 (default 60: 64 on a wire)\n");
 	return 2;
@@ -274,12 +275,13 @@ int main(int argc, char **argv)
 {
 	const char *ifname = NULL, *src = NULL, *dst = NULL, *dmac = NULL;
 	double secs = 1.0, warm = 0.1;
-	long port = 9, len = 60, batch = 32, cpu = -1, kpid = 0, count = 0, rounds = 1;
+	long port = 9, len = 60, batch = 32, cpu = -1, kpid = 0, count = 0, rounds = 1, seed = 1;
+	int order[MAX_TARGETS];
 	uint32_t saddr, daddr;
 	uint8_t mac[6];
 	int opt, home;
 
-	while ((opt = getopt(argc, argv, "i:m:s:d:p:l:t:w:b:C:k:n:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "i:m:s:d:p:l:t:w:b:C:k:n:r:S:h")) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = optarg;
@@ -319,6 +321,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			rounds = parse_long(optarg, "-r", 1, 1000000);
+			break;
+		case 'S':
+			seed = parse_long(optarg, "-S", 0, 1L << 31);
 			break;
 		default:
 			return usage();
@@ -364,9 +369,18 @@ int main(int argc, char **argv)
 				left -= (long)send_batch(&targets[i], left < batch ? left : batch);
 		return 0;
 	}
+	srandom((unsigned int)seed);
+	for (int i = 0; i < ntargets; i++)
+		order[i] = i;
 	for (long r = 0; r < rounds; r++) {
+		for (int i = ntargets - 1; i > 0; i--) { /* Fisher-Yates */
+			int j = (int)(random() % (i + 1)), x = order[i];
+
+			order[i] = order[j];
+			order[j] = x;
+		}
 		for (int j = 0; j < ntargets; j++) {
-			struct target *t = &targets[(r + j) % ntargets];
+			struct target *t = &targets[order[j]];
 			uint64_t c0, w0, k0, n;
 
 			if (warm > 0)
