@@ -11,10 +11,9 @@
 # Every configuration gets its own pair of namespaces, all built and loaded before the
 # measurement, so one sender can take them in turn many times over (rounds of a short
 # sample each, in an order shuffled every round) and every configuration sees the same
-# machine. The traffic is the worst
-# case for every list: 60-byte UDP frames (64 on a wire) from 192.0.2.2, which no CIDR
-# covers, so every rule, set or trie is consulted and the frame passes; the blackhole route
-# then drops it the same way everywhere. The sender is pinned to one CPU and the receive
+# machine. The traffic is the worst case for every list: 60-byte UDP frames (64 on a
+# wire) from 192.0.2.2, which no CIDR covers, so every rule, set or trie is consulted and
+# the frame passes; the blackhole route then drops it the same way everywhere. The sender is pinned to one CPU and the receive
 # path runs in its softirq, so its CPU time (plus its CPU's ksoftirqd's, meanwhile) over
 # the frames sent is the cost per frame of the whole path. A configuration's cost is the
 # median over rounds of its difference to the no-filter baseline in the same round.
@@ -25,11 +24,13 @@
 #
 # Environment: ROUNDS (40), MEAS seconds per sample (0.1), WARM seconds before each (0.02),
 # SIZES ("0 1000 10000 100000"), MECHS ("guard nft iptables iptables-legacy"),
-# XDP_MODE (native), CPU (the last one), SEED (1: the lists and the order), SAMPLES (a file to keep udp_blast's
-# raw samples in).
+# XDP_MODE (native), CPU (the last one), SEED (1: the lists and the order), SAMPLES (a
+# file to keep udp_blast's raw samples in).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
 [ "$(id -u)" = 0 ] || { echo "rule_scaling: run as root" >&2; exit 1; }
+# a sandbox of its own, also when another sandboxed script (bench.sh) runs this one
+[ -n "${TG_SCALING_SANDBOX:-}" ] || { unset TG_SANDBOX; export TG_SCALING_SANDBOX=1; }
 tg_sandbox "$0" "$@" || { echo "rule_scaling: cannot enter a private namespace" >&2; exit 1; }
 
 B=$TG_ROOT/build
@@ -55,9 +56,16 @@ for n in $SIZES; do
 	[ "$n" -le 1000000 ] || die "at most 1000000 CIDRs: $n"
 done
 [ -n "$SIZES" ] || die "SIZES is empty"
-case $XDP_MODE in native | generic) ;; *) die "XDP_MODE must be native or generic: $XDP_MODE" ;; esac
+case $XDP_MODE in
+native) XDPFLAG=xdpdrv ;;
+generic) XDPFLAG=xdpgeneric ;;
+*) die "XDP_MODE must be native or generic: $XDP_MODE" ;;
+esac
 for m in $MECHS; do
-	case $m in guard | nft | iptables | iptables-legacy) ;; *) die "unknown mechanism: $m" ;; esac
+	case $m in
+	guard | nft | iptables | iptables-legacy) ;;
+	*) die "unknown mechanism: $m" ;;
+	esac
 done
 for tool in ip ethtool nsenter nft iptables-nft-restore iptables-legacy-restore python3 clang; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
@@ -234,7 +242,8 @@ for c in "${!AGENT[@]}"; do
 	done
 	mode=$(nsenter -t "${AGENT[$c]}" -m -n "$TG" status -c "$T/$c.yaml" --json | python3 -c '
 import json, sys
-print(" ".join(h["xdp"] or "none" for h in json.load(sys.stdin)["hooks"] if h["interface"] == "up0"))')
+hooks = json.load(sys.stdin)["hooks"]
+print(" ".join(h["xdp"] or "none" for h in hooks if h["interface"] == "up0"))')
 	[ "$mode" = "$XDP_MODE" ] || die "$c: tollgate status says XDP '$mode' on up0"
 done
 
@@ -244,21 +253,23 @@ for c in "${CONFS[@]}"; do
 	r=r-$(ns_of "$c")
 	case $m in
 	xdp)
-		ip -n "$r" link set dev up0 "$([ "$XDP_MODE" = native ] && echo xdpdrv || echo xdpgeneric)" \
-			obj "$T/pass.o" sec xdp || die "cannot attach an XDP program to up0 ($XDP_MODE)"
+		ip -n "$r" link set dev up0 "$XDPFLAG" obj "$T/pass.o" sec xdp ||
+			die "cannot attach an XDP program to up0 ($XDP_MODE)"
 		;;
 	nft) nsx "$r" nft -f "$T/nft.$n" || die "$c: nft cannot load the set" ;;
 	iptables)
 		nsx "$r" iptables-nft-restore <"$T/ipt.$n" || die "$c: iptables-nft-restore failed"
 		;;
 	iptables-legacy)
-		nsx "$r" iptables-legacy-restore <"$T/ipt.$n" || die "$c: iptables-legacy-restore failed"
+		nsx "$r" iptables-legacy-restore <"$T/ipt.$n" ||
+			die "$c: iptables-legacy-restore failed"
 		;;
 	esac
 	controls "$(ns_of "$c")" "$n" || die "$c: does not filter as configured"
 done
 echo "set up and checked in $(($(date +%s) - START)) s; measuring: $ROUNDS rounds of" \
-	"${#CONFS[@]} configurations in a shuffled order, $WARM s warm-up + $MEAS s each, sender on CPU $CPU"
+	"${#CONFS[@]} configurations in a shuffled order, $WARM s warm-up + $MEAS s each," \
+	"sender on CPU $CPU"
 
 targets=()
 for c in "${CONFS[@]}"; do
@@ -269,6 +280,7 @@ done
 	-t "$MEAS" -w "$WARM" -S "$SEED" "${targets[@]}" >"$T/samples" || die "udp_blast failed"
 [ -z "${SAMPLES:-}" ] || cp "$T/samples" "$SAMPLES" || die "cannot write $SAMPLES"
 for c in "${CONFS[@]}"; do
+	# shellcheck disable=SC2046 # the words are the counters
 	set -- $(grep "^$c " "$T/before") $(counters "$(ns_of "$c")")
 	sent=$(sed -n "s/^total target=p-$(ns_of "$c"):eth0 frames=//p" "$T/samples")
 	# every frame must have reached up0's receive path, none dropped on the way
