@@ -67,7 +67,7 @@ for m in $MECHS; do
 	*) die "unknown mechanism: $m" ;;
 	esac
 done
-for tool in ip ethtool nsenter nft iptables-nft-restore iptables-legacy-restore python3 clang; do
+for tool in ip ethtool nsenter nft iptables-nft-restore iptables-legacy-restore python3; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
 done
 [ -x "$TG" ] || die "$TG is not built (make)"
@@ -201,12 +201,8 @@ for n in $SIZES; do
 	} >"$T/ipt.$n"
 done
 
-# an empty XDP program, for reference: what any XDP program costs on this veth
-cat >"$T/pass.c" <<'C'
-__attribute__((section("xdp"), used)) int xdp_pass(void *ctx) { return 2; /* XDP_PASS */ }
-char _license[] __attribute__((section("license"), used)) = "GPL";
-C
-clang -O2 -target bpf -c "$T/pass.c" -o "$T/pass.o" || die "cannot build the empty XDP program"
+# the empty XDP program, for reference: what any XDP program costs on this veth
+[ -f "$B/empty_xdp.bpf.o" ] || die "$B/empty_xdp.bpf.o is not built (make $B/empty_xdp.bpf.o)"
 
 echo "== rule scaling: ns per 60-byte UDP frame from a source in no list; XDP $XDP_MODE"
 echo "setting up ${#CONFS[@]} configurations..."
@@ -253,7 +249,7 @@ for c in "${CONFS[@]}"; do
 	r=r-$(ns_of "$c")
 	case $m in
 	xdp)
-		ip -n "$r" link set dev up0 "$XDPFLAG" obj "$T/pass.o" sec xdp ||
+		ip -n "$r" link set dev up0 "$XDPFLAG" obj "$B/empty_xdp.bpf.o" sec xdp ||
 			die "cannot attach an XDP program to up0 ($XDP_MODE)"
 		;;
 	nft) nsx "$r" nft -f "$T/nft.$n" || die "$c: nft cannot load the set" ;;
