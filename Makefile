@@ -44,7 +44,7 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
 BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost \
-	      $(OUT)/bench/guard_cost
+	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
@@ -184,6 +184,10 @@ $(OUT)/bench/guard_cost: bench/guard_cost.c bench/test_run.h $(OUT)/empty_xdp.sk
 $(OUT)/empty_xdp.skel.h: $(OUT)/empty_xdp.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_xdp_bpf > $@
+
+$(OUT)/bench/udp_blast: bench/udp_blast.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@
 
 $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)
