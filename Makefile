@@ -216,6 +216,8 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)bench/bench.sh
+	$(Q)echo && echo "== uplink guard: rule scaling against an nftables set and iptables rules"
+	$(Q)bench/rule_scaling.sh
 
 install: $(OUT)/tollgate
 	install -D -m 0755 $(OUT)/tollgate $(DESTDIR)$(PREFIX)/sbin/tollgate
