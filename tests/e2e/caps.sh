@@ -28,7 +28,8 @@ done
 SECS=${SECS:-6} # measured seconds of a TCP run at a cap, after OMIT
 OMIT=${OMIT:-2}
 QSECS=${QSECS:-4} # the same for the neighbour and the UDP floods, after 1 s
-ROUNDS=${ROUNDS:-3} # neighbour rounds
+ROUNDS=${ROUNDS:-5} # neighbour rounds: on 2 vCPUs a round can lose CPU, not link, to the
+#                     noisy tenant; five make the median robust to two such rounds
 KC="python3 $TG_ROOT/tests/lib/kcounters.py"
 
 T=$(mktemp -d /tmp/tollgate-e2e.XXXXXX)
