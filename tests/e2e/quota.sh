@@ -115,6 +115,7 @@ check "qt: no quota event below the quota" -- none event qt
 
 # Then past it: the first transfer crosses the quota, the next ones run throttled.
 check "qt: 2.2 MB more sent" -- send qt 2200000
+diag "qt after 5.2 MB: used exceeded period_start = $($KC quota qt), billed egress $(billed qt egress)"
 check "qt: exceeded after 5.2 MB" -- test "$(exceeded qt)" = 1
 check "qt: a quota_exceeded event in the events file" -- wait_for 5 event qt
 ev=$(event qt | head -1)
