@@ -83,6 +83,15 @@ static __always_inline __u64 tg_gnow(struct tg_gctx *g)
 	return g->now;
 }
 
+/* The owner of the destination address, which the meter reuses. */
+static __always_inline void tg_gctx_tenant(struct tg_gctx *g)
+{
+	g->tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, g->p.family, g->p.dst);
+	if (g->tenant >= TG_MAX_TENANTS)
+		g->tenant = TG_TENANT_UNATTRIBUTED;
+	g->tenant_known = true;
+}
+
 /* One GCRA step on *tat without a lock: true when units conform (and are charged).
  * Two CPUs racing on one source lose at most one update, so a limit may let a packet
  * more through; it never blocks. */
@@ -634,10 +643,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 	int v;
 
 	g->conf = c;
-	g->tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family, p->dst);
-	if (g->tenant >= TG_MAX_TENANTS)
-		g->tenant = TG_TENANT_UNATTRIBUTED;
-	g->tenant_known = true;
+	tg_gctx_tenant(g);
 
 	if (c->flags & TG_GUARD_HONEYPOT) {
 		struct tg_honey_key hk = {};
@@ -808,10 +814,7 @@ static __always_inline int tg_sig_stage(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (!g.conf || g.err || g.bytes <= g.p.hdr_len)
 		return tg_xdp_finish(&g, ifc);
-	g.tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, g.p.family, g.p.dst);
-	if (g.tenant >= TG_MAX_TENANTS)
-		g.tenant = TG_TENANT_UNATTRIBUTED;
-	g.tenant_known = true;
+	tg_gctx_tenant(&g);
 	buf = bpf_map_lookup_elem(&tg_sig_buf, &key);
 	if (!buf)
 		return tg_xdp_finish(&g, ifc);
