@@ -542,4 +542,118 @@ enum tg_stage {
 	TG_STAGE_MAX,
 };
 
+/*
+ * Runtime security (docs/runtime.md): tracepoint programs (bpf/runtime.bpf.c) watch the
+ * processes of tenants' cgroups. Rules compiled into maps decide in the kernel which
+ * events cross to user space; a kill rule sends SIGKILL from the same program. Every
+ * event passes a per-tenant budget first, so one tenant's flood cannot starve another's.
+ */
+#define TG_RT_PATH 256	       /* file names, paths, module and program names, incl. NUL */
+#define TG_RT_ARGS 128	       /* exec: the first arguments, NUL-separated */
+#define TG_RT_EVENTS_RING (1u << 23) /* runtime event ring buffer, bytes */
+#define TG_MAX_RT_RULES 256    /* configured runtime rules (ids 1..255) */
+#define TG_MAX_RT_PREFIXES 4096 /* literal path prefixes of the rules (LPM) */
+#define TG_MAX_INVENTORY 65536 /* (tenant, file) pairs already reported to the inventory */
+
+enum tg_rt_type {
+	TG_RT_NONE = 0,
+	TG_RT_EXEC = 1,	   /* sched_process_exec */
+	TG_RT_EXIT = 2,	   /* sched_process_exit of a thread-group leader */
+	TG_RT_OPEN = 3,	   /* openat, openat2 (open(2) where the syscall exists) */
+	TG_RT_PTRACE = 4,  /* ptrace: arg[0] request, arg[1] target pid */
+	TG_RT_SETUID = 5,  /* the setuid and setgid family: arg[0] enum tg_rt_id_op, arg[1..3] ids */
+	TG_RT_MODULE = 6,  /* init_module, finit_module; path = module name or file */
+	TG_RT_BPF = 7,	   /* bpf(BPF_PROG_LOAD): path = program name, arg[0] prog type,
+			    * arg[1] the syscall's result (fd or -errno) */
+	TG_RT_MOUNT = 8,   /* mount: path = target, args = source, arg[0] flags */
+	TG_RT_UNSHARE = 9, /* unshare: arg[0] flags */
+	TG_RT_SETNS = 10,  /* setns: arg[0] nstype */
+	TG_RT_TYPES,
+};
+
+/* Open flags as rules see them (TG_RT_OPEN: arg[2]). */
+enum tg_rt_open_flags {
+	TG_RT_O_READ = 1 << 0,
+	TG_RT_O_WRITE = 1 << 1, /* O_WRONLY or O_RDWR, or O_TRUNC */
+	TG_RT_O_CREATE = 1 << 2, /* O_CREAT or O_TMPFILE */
+};
+
+enum tg_rt_id_op {
+	TG_RT_SETUID_OP = 1,
+	TG_RT_SETGID_OP,
+	TG_RT_SETREUID_OP,
+	TG_RT_SETREGID_OP,
+	TG_RT_SETRESUID_OP,
+	TG_RT_SETRESGID_OP,
+	TG_RT_SETFSUID_OP,
+	TG_RT_SETFSGID_OP,
+};
+
+/* Exit classification (TG_RT_EXIT: arg[0] class, arg[1] exit code, arg[2] signal,
+ * arg[3] the pid that sent it, 0 when unknown). */
+enum tg_rt_exit_class {
+	TG_EXIT_NORMAL = 0, /* exit(2) with any status */
+	TG_EXIT_CRASH,	    /* SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT (core dumped or not) */
+	TG_EXIT_KILLED,	    /* another signal */
+	TG_EXIT_OOM,	    /* chosen by the OOM killer */
+	TG_EXIT_CLASSES,
+};
+
+enum tg_rt_action {
+	TG_RA_ALERT = 1,
+	TG_RA_KILL = 2, /* bpf_send_signal(SIGKILL) in the program that matched */
+};
+
+enum tg_rt_event_flags {
+	TG_RT_F_RULE = 1 << 0,	    /* a rule matched (.rule) */
+	TG_RT_F_MONITOR = 1 << 1,   /* the type is monitored for every tenant process */
+	TG_RT_F_INVENTORY = 1 << 2, /* first sight of this file for the tenant: exec or library */
+	TG_RT_F_KILLED = 1 << 3,    /* SIGKILL was sent */
+	TG_RT_F_CORE = 1 << 4,	    /* exit: core dumped */
+	TG_RT_F_TRUNC = 1 << 5,	    /* path or args were cut at their size */
+};
+
+/* One runtime event (ring buffer tg_rt_events). */
+struct tg_rt_event {
+	__u64 time_ns; /* CLOCK_MONOTONIC */
+	__u64 cgroup_id;
+	__u32 type;	 /* enum tg_rt_type */
+	__u32 tenant_id; /* 0 = no tenant (host processes: only TG_RT_BPF and TG_RT_MODULE) */
+	__u32 pid, tgid, ppid;
+	__u32 uid, gid;
+	__u32 rule;   /* id of the matching rule (1..TG_MAX_RT_RULES-1), 0 = none */
+	__u8 action;  /* enum tg_rt_action, 0 = none */
+	__u8 pad;
+	__u16 flags;  /* enum tg_rt_event_flags */
+	__u16 path_len, args_len; /* bytes used in path and args, NULs included */
+	__s64 arg[4]; /* by type, see enum tg_rt_type */
+	char comm[16];
+	char path[TG_RT_PATH];
+	char args[TG_RT_ARGS];
+};
+
+/* tg_rt_counts: per-CPU array, cell = tenant id * TG_RT_TYPES + type. delivered is
+ * counted by user space, so produced = delivered + dropped_budget + dropped_ring
+ * (+ what is still in the ring). */
+#define TG_RT_CELLS (TG_MAX_TENANTS * TG_RT_TYPES)
+struct tg_rt_count {
+	__u64 produced;	      /* events that matched (before the budget) */
+	__u64 dropped_budget; /* over the tenant's budget */
+	__u64 dropped_ring;   /* the ring buffer was full */
+	__u64 exits[TG_EXIT_CLASSES]; /* TG_RT_EXIT cells: exits by class, reported or not */
+};
+
+/* tg_rt_conf: one element, written by user space. */
+struct tg_rt_conf {
+	__u32 monitor;	/* bit 1 << type: reported for every tenant process without a rule */
+	__u32 flags;	/* enum tg_rt_conf_flags */
+	__u64 budget_ns; /* GCRA: ns per event of one tenant (1e9 / events_per_second) */
+	__u64 burst_ns;	 /* GCRA tolerance: (burst - 1) * budget_ns */
+};
+
+enum tg_rt_conf_flags {
+	TG_RT_CONF_ON = 1 << 0,
+	TG_RT_CONF_INVENTORY = 1 << 1, /* report first execs and library opens per tenant */
+};
+
 #endif /* TOLLGATE_H */

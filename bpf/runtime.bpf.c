@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Runtime security: tracepoints on the processes of tenants' cgroups (docs/runtime.md).
+ * This kernel has no kprobes, fentry or LSM programs (ENVIRONMENT.md), so everything here
+ * is a tp/ program; kill rules act with bpf_send_signal(SIGKILL) from the tracepoint.
+ * The logic lives in lib/rt*.h; user space (src/runtime.c) attaches only what the
+ * configuration needs.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "lib/rt.h"
+
+/* exec and file opens, rules and kill: lib/rt_exec.h */
+
+/* exits, signals, OOM kills; ptrace, setuid family, modules, mount, unshare, setns:
+ * lib/rt_exit.h, lib/rt_sys.h */
+
+/* bpf() program loads: lib/rt_bpf.h */
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
