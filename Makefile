@@ -148,6 +148,11 @@ $(OUT)/tests/test_sig: tests/bpf/test_sig.c tests/tap.h $(OUT)/sig_scan.skel.h |
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(LDLIBS) -o $@
 
+# The runtime rule matcher (bpf/lib/rt_match.h) in a test-only raw_tp program of its own.
+$(OUT)/tests/test_rt_rules: tests/bpf/test_rt_rules.c tests/tap.h $(SKELS) $(OUT)/rt_rules.skel.h $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 # A helper of tests/e2e/events.sh (not a suite): the event code on a live datapath's pins.
 $(OUT)/tests/ev_inject: tests/bpf/ev_inject.c $(SKELS) $(OUT)/ev_emit.skel.h $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
