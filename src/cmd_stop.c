@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "datapath.h"
 #include "mounts.h"
+#include "runtime.h"
 
 static pid_t agent_pid(const struct tg_paths *p)
 {
@@ -120,6 +121,9 @@ static int purge(const struct tg_paths *p)
 			return -errno;
 		}
 	}
+	err = tg_rt_purge_pins(p->pin_path); /* the runtime's own maps */
+	if (err)
+		return err;
 	snprintf(path, sizeof(path), "%s/%s", p->pin_path, TG_SOCKS_PIN);
 	if (unlink(path) && errno != ENOENT) {
 		fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));

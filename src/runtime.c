@@ -8,6 +8,7 @@
  * judges by the old set or the new one, never by half of one.
  */
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -592,5 +593,27 @@ int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES]
 	free(v);
 	close(cfd);
 	close(dfd);
+	return err;
+}
+
+int tg_rt_purge_pins(const char *pin_path)
+{
+	DIR *d = opendir(pin_path);
+	struct dirent *de;
+	char path[512];
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "tg_rt_", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_path, de->d_name);
+		if (unlink(path) && errno != ENOENT && !err) {
+			err = -errno;
+			fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));
+		}
+	}
+	closedir(d);
 	return err;
 }

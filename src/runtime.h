@@ -60,4 +60,7 @@ struct tg_rt_totals {
 int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES],
 		      struct tg_rt_totals *per_tenant /* TG_MAX_TENANTS or NULL */);
 
+/* Removes every runtime pin (tg_rt_*) under pin_path (tollgate stop --purge). */
+int tg_rt_purge_pins(const char *pin_path);
+
 #endif /* TG_RUNTIME_H */

@@ -115,12 +115,18 @@ int main(void)
 	char err[256];
 
 	skel = rt_rules_bpf__open();
-	if (!tap_check(skel && c, "the test object opens"))
+	if (!tap_check(skel && c, "the test object opens")) {
+		free(c);
+		rt_rules_bpf__destroy(skel);
 		return tap_done();
+	}
 	bpf_object__for_each_map (map, skel->obj)
 		bpf_map__set_pin_path(map, NULL); /* nothing pinned on the host */
-	if (!tap_check(!rt_rules_bpf__load(skel), "the matcher loads (verifier)"))
+	if (!tap_check(!rt_rules_bpf__load(skel), "the matcher loads (verifier)")) {
+		free(c);
+		rt_rules_bpf__destroy(skel);
 		return tap_done();
+	}
 	cfg.runtime.enabled = true;
 	cfg.runtime.rules = rules;
 	srandom(66);

@@ -254,5 +254,7 @@ check "beta opened at least 100 files ($want)" -- test "$want" -ge 100
 equal "every one of beta's opens arrived (bpftrace's count)" "$(count_events open beta)" "$want"
 agent_stop
 check "the agent stopped cleanly (second run)" -- test $? -eq 0
+check "stop --purge succeeds" -- "$TG" stop --purge -c "$T/tollgate.yaml"
+equal "no runtime pins left" "$(ls /sys/fs/bpf/tollgate 2>/dev/null | grep -c '^tg_rt_')" 0
 
 tap_done
