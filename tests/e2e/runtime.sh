@@ -193,6 +193,19 @@ print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["type"] == "exec" and js
 equal "exec events of /bin/true with its argument vector" \
 	"$(count_events exec acme 'e["path"] == "/bin/true" and e["args"] == ["/bin/true"]')" 1000
 
+# the inventory: /bin/true executed, and the libc the loader maps for it (ldd says which)
+libc=$(ldd /bin/true | awk '$1 == "libc.so.6" { print $3 }')
+inv() { sqlite3 "$T/inventory.db" "SELECT count(*) FROM inventory WHERE $1"; }
+if command -v sqlite3 >/dev/null && [ -n "$libc" ]; then
+	equal "inventory: acme executed /bin/true" \
+		"$(inv "tenant = 'acme' AND path = '/bin/true' AND kind = 1")" 1
+	equal "inventory: acme loaded $libc" \
+		"$(inv "tenant = 'acme' AND path = '$libc' AND kind = 2")" 1
+	equal "inventory: nothing for beta yet" "$(inv "tenant = 'beta'")" 0
+else
+	ok 1 "inventory checks need sqlite3 and ldd's libc path (libc '$libc')"
+fi
+
 # 2. the kill rule
 rm -f "$T/marker.acme" "$T/marker.beta"
 in_cg acme "$T/marker" "$T/marker.acme" 2>/dev/null
