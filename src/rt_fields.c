@@ -4,7 +4,13 @@
  * (rt_fields.h; the records are written by bpf/lib/rt_exit.h and bpf/lib/rt_sys.h).
  */
 #include <stdint.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "json.h"
 #include "rt_fields.h"
@@ -330,4 +336,46 @@ bool tg_rt_fields_write(FILE *out, const struct tg_rt_event *e)
 		return false;
 	}
 	return true;
+}
+
+int tg_rt_exits_read(const char *pin_path, uint32_t top, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	struct tg_rt_count *v;
+	char path[512];
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (snprintf(path, sizeof(path), "%s/tg_rt_counts", pin_path) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memset(out, 0, (size_t)top * TG_EXIT_CLASSES * sizeof(*out));
+	for (uint32_t id = 0; id < top && id < TG_MAX_TENANTS; id++) {
+		uint32_t cell = id * TG_RT_TYPES + TG_RT_EXIT;
+
+		if (bpf_map_lookup_elem(fd, &cell, v)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			for (int k = 0; k < TG_EXIT_CLASSES; k++)
+				out[(size_t)id * TG_EXIT_CLASSES + k] += v[c].exits[k];
+	}
+	free(v);
+	close(fd);
+	return err;
+}
+
+void tg_rt_exits_json(FILE *out, const uint64_t *exits)
+{
+	fprintf(out, "{\"crash\": %llu, \"killed\": %llu, \"oom\": %llu, \"normal\": %llu}",
+		(unsigned long long)exits[TG_EXIT_CRASH], (unsigned long long)exits[TG_EXIT_KILLED],
+		(unsigned long long)exits[TG_EXIT_OOM], (unsigned long long)exits[TG_EXIT_NORMAL]);
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tollgate.h"
@@ -30,5 +31,13 @@ const char *tg_rt_id_op_name(unsigned op);
  * MS_* for mounts); a bit without a name is written as its hex value. */
 void tg_rt_clone_flags_json(FILE *out, unsigned long flags);
 void tg_rt_mount_flags_json(FILE *out, unsigned long flags);
+
+/* Exits by class (enum tg_rt_exit_class) of tenant ids [0, top), summed over the CPUs of
+ * the pinned tg_rt_counts under pin_path into out[id * TG_EXIT_CLASSES + class].
+ * -ENOENT when the map is not pinned (runtime security was never on). */
+int tg_rt_exits_read(const char *pin_path, uint32_t top, uint64_t *out);
+/* Writes one tenant's exits as a JSON object: {"crash": N, "killed": N, "oom": N,
+ * "normal": N}. */
+void tg_rt_exits_json(FILE *out, const uint64_t *exits /* TG_EXIT_CLASSES */);
 
 #endif /* TG_RT_FIELDS_H */
