@@ -129,13 +129,13 @@ static __always_inline bool tg_rt_group_dead(struct trace_event_raw_sched_proces
 static __always_inline int tg_rt_exit(struct trace_event_raw_sched_process_exit *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	const struct tg_rt_conf *c = tg_rt_config();
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_killer *k;
 	struct tg_rt_count *cnt;
 	struct tg_rt_event *e;
+	struct tg_rt_ctx x = {};
 	__u64 pt = bpf_get_current_pid_tgid();
-	__u32 pid = (__u32)pt, tgid = pt >> 32, tenant, cls, killer = 0;
+	__u32 pid = (__u32)pt, tgid = pt >> 32, cls, killer = 0;
 	int code, sig;
 	bool oom;
 
@@ -150,7 +150,6 @@ static __always_inline int tg_rt_exit(struct trace_event_raw_sched_process_exit 
 		}
 		return 0;
 	}
-	tenant = tg_cgroup_tenant_current();
 	code = BPF_CORE_READ(task, exit_code);
 	sig = code & 0x7f;
 	oom = bpf_map_lookup_elem(&tg_rt_oom_victims, &tgid) ||
@@ -168,24 +167,24 @@ static __always_inline int tg_rt_exit(struct trace_event_raw_sched_process_exit 
 		bpf_map_delete_elem(&tg_rt_killers, &tgid);
 		bpf_map_delete_elem(&tg_rt_killers, &pid);
 	}
-	if (!tenant || !c || !(c->flags & TG_RT_CONF_ON))
+	if (!tg_rt_sys_begin(&x, TG_RT_EXIT, false, &v))
+		x.monitor = false; /* counted all the same, unless off or a host process */
+	if (!x.conf || !(x.conf->flags & TG_RT_CONF_ON) || !x.tenant)
 		return 0;
 	cls = tg_rt_exit_class(sig, oom);
-	cnt = tg_rt_count_cell(tenant, TG_RT_EXIT);
+	cnt = tg_rt_count_cell(x.tenant, TG_RT_EXIT);
 	if (cnt && cls < TG_EXIT_CLASSES)
 		__sync_fetch_and_add(&cnt->exits[cls], 1);
-
-	if (c->monitor & (1u << TG_RT_EXIT))
-		v.flags |= TG_RT_F_MONITOR;
-	tg_rt_sys_rules(tenant, TG_RT_EXIT, NULL, &v);
+	if (x.rules)
+		tg_rt_scratch_get(&x); /* rules of type exit: tenant, comm, uid */
+	tg_rt_sys_judge(&x, &v);
 	if (v.rule)
-		v.flags |= TG_RT_F_RULE;
-	v.action = v.rule ? TG_RA_ALERT : 0; /* an exit can only be reported */
-	if (cls == TG_EXIT_NORMAL && !v.flags)
-		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_EXIT, &v);
+		v.action = TG_RA_ALERT; /* an exit can only be reported (config refuses kill) */
+	if (cls == TG_EXIT_NORMAL && !v.rule && !x.monitor)
+		goto out;
+	e = tg_rt_sys_reserve(&x, TG_RT_EXIT, &v);
 	if (!e)
-		return 0;
+		goto out;
 	if (code & 0x80)
 		e->flags |= TG_RT_F_CORE;
 	e->arg[0] = cls;
@@ -193,6 +192,8 @@ static __always_inline int tg_rt_exit(struct trace_event_raw_sched_process_exit 
 	e->arg[2] = sig;
 	e->arg[3] = killer;
 	bpf_ringbuf_submit(e, 0);
+out:
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 

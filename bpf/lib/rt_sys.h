@@ -15,8 +15,7 @@
 #include <bpf/bpf_helpers.h>
 #include "tollgate.h"
 #include "lib/rt.h"
-
-#define TG_SIGKILL 9
+#include "lib/rt_match.h"
 
 /* ptrace requests worth an event: the ones that start tracing. The rest (PEEK, POKE,
  * GETREGS, SYSCALL, CONT...) only ever follow one of these from the same tracer, and a
@@ -25,58 +24,57 @@
 #define TG_PTRACE_ATTACH 16
 #define TG_PTRACE_SEIZE 0x4206
 
-/* What the rules say about this call. */
-struct tg_rt_verdict {
-	__u32 rule;  /* 0 = no rule matched */
-	__u8 action; /* enum tg_rt_action */
-	__u16 flags; /* TG_RT_F_RULE, TG_RT_F_MONITOR */
-};
-
-/* The rules of type `type` for the current task of tenant. The rule maps of lib/rt_exec.h
- * are consulted where it exposes a matcher (see tg_rt_sys_rules). */
-static __always_inline void tg_rt_sys_rules(__u32 tenant, __u32 type, const char *path,
+/* The first step of every program here (lib/rt_match.h): whether the call of type is
+ * wanted, a rule's verdict in v (and its kill, sent before anything else). host: also
+ * for host processes (tenant 0), when the type is monitored or a rule for every tenant
+ * matches. path, when not NULL, is the kernel string rules of the type match on (read
+ * into the scratch slot, and into the event by tg_rt_sys_reserve). Whatever it returns,
+ * the caller ends with tg_rt_scratch_put(x). */
+static __always_inline bool tg_rt_sys_begin(struct tg_rt_ctx *x, __u32 type, bool host,
 					    struct tg_rt_verdict *v)
 {
-	(void)tenant;
-	(void)type;
-	(void)path;
-	(void)v;
+	v->rule = 0;
+	v->action = 0;
+	v->gen = 0;
+	x->sc = NULL;
+	if (!tg_rt_begin(x, type, host))
+		return false;
+	if (!x->tenant)
+		x->monitor = x->conf->monitor & (1u << type);
+	return x->rules || x->monitor;
 }
 
-/* Whether a call of type by a task of tenant is reported: the runtime is on, and the
- * type is monitored or a rule matched. Fills v; kills first when the rule says so. */
-static __always_inline bool tg_rt_sys_wanted(__u32 tenant, __u32 type, const char *path,
-					     struct tg_rt_verdict *v)
+/* Judges the rules once the path (if any) is in the scratch slot; true when an event is
+ * due. Without a free scratch slot only the monitor decides. */
+static __always_inline bool tg_rt_sys_judge(struct tg_rt_ctx *x, struct tg_rt_verdict *v)
 {
-	const struct tg_rt_conf *c;
-
-	if (!tenant)
-		return false;
-	c = tg_rt_config();
-	if (!c || !(c->flags & TG_RT_CONF_ON))
-		return false;
-	if (c->monitor & (1u << type))
-		v->flags |= TG_RT_F_MONITOR;
-	tg_rt_sys_rules(tenant, type, path, v);
-	if (v->rule)
-		v->flags |= TG_RT_F_RULE;
-	if (!v->flags)
-		return false;
-	if (v->action == TG_RA_KILL && !bpf_send_signal(TG_SIGKILL))
-		v->flags |= TG_RT_F_KILLED;
-	return true;
+	if (x->rules && x->sc)
+		tg_rt_judge(x, 0, v);
+	return v->rule || x->monitor;
 }
 
-static __always_inline struct tg_rt_event *tg_rt_sys_reserve(__u32 tenant, __u32 type,
+/* A scratch slot with the user string at src as the path rules match on. */
+static __always_inline void tg_rt_sys_user_path(struct tg_rt_ctx *x, const void *src)
+{
+	long n;
+
+	if (!x->sc || !src)
+		return;
+	n = bpf_probe_read_user_str(x->sc->path, TG_RT_PATH, src);
+	x->sc->path_len = n > 0 ? n : 0;
+	if (n <= 0)
+		x->sc->path[0] = '\0';
+}
+
+static __always_inline struct tg_rt_event *tg_rt_sys_reserve(struct tg_rt_ctx *x, __u32 type,
 							     const struct tg_rt_verdict *v)
 {
-	struct tg_rt_event *e = tg_rt_reserve(tenant, type);
+	struct tg_rt_event *e = tg_rt_reserve(x->tenant, type);
 
 	if (!e)
 		return NULL;
-	e->rule = v->rule;
-	e->action = v->action;
-	e->flags = v->flags;
+	tg_rt_mark(e, v, x);
+	tg_rt_copy_path(e, x);
 	return e;
 }
 
@@ -103,22 +101,22 @@ static __always_inline __u16 tg_rt_user_str(char *dst, __u32 size, const void *s
  * whose tracer is the parent: ppid). */
 static __always_inline int tg_rt_ptrace(struct trace_event_raw_sys_enter *ctx)
 {
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
+	struct tg_rt_ctx x = {};
 	long req = (long)ctx->args[0];
-	__u32 tenant;
 
 	if (req != TG_PTRACE_TRACEME && req != TG_PTRACE_ATTACH && req != TG_PTRACE_SEIZE)
 		return 0;
-	tenant = tg_cgroup_tenant_current();
-	if (!tg_rt_sys_wanted(tenant, TG_RT_PTRACE, NULL, &v))
+	if (!tg_rt_sys_begin(&x, TG_RT_PTRACE, false, &v))
 		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_PTRACE, &v);
-	if (!e)
-		return 0;
-	e->arg[0] = req;
-	e->arg[1] = (__s32)ctx->args[1];
-	bpf_ringbuf_submit(e, 0);
+	tg_rt_scratch_get(&x);
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_PTRACE, &v))) {
+		e->arg[0] = req;
+		e->arg[1] = (__s32)ctx->args[1];
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
@@ -135,20 +133,21 @@ static __always_inline __s64 tg_rt_id(unsigned long v)
  * "unchanged" and for ids the call does not take. */
 static __always_inline int tg_rt_setid(struct trace_event_raw_sys_enter *ctx, __u32 op, int nids)
 {
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current();
+	struct tg_rt_ctx x = {};
 
-	if (!tg_rt_sys_wanted(tenant, TG_RT_SETUID, NULL, &v))
+	if (!tg_rt_sys_begin(&x, TG_RT_SETUID, false, &v))
 		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_SETUID, &v);
-	if (!e)
-		return 0;
-	e->arg[0] = op;
-	e->arg[1] = tg_rt_id(ctx->args[0]);
-	e->arg[2] = nids > 1 ? tg_rt_id(ctx->args[1]) : -1;
-	e->arg[3] = nids > 2 ? tg_rt_id(ctx->args[2]) : -1;
-	bpf_ringbuf_submit(e, 0);
+	tg_rt_scratch_get(&x);
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_SETUID, &v))) {
+		e->arg[0] = op;
+		e->arg[1] = tg_rt_id(ctx->args[0]);
+		e->arg[2] = nids > 1 ? tg_rt_id(ctx->args[1]) : -1;
+		e->arg[3] = nids > 2 ? tg_rt_id(ctx->args[2]) : -1;
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
@@ -165,26 +164,20 @@ enum tg_rt_module_how {
 
 static __always_inline int tg_rt_module_call(struct trace_event_raw_sys_enter *ctx, __u32 how)
 {
-	const struct tg_rt_conf *c = tg_rt_config();
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current();
+	struct tg_rt_ctx x = {};
 
-	if (tenant) {
-		if (!tg_rt_sys_wanted(tenant, TG_RT_MODULE, NULL, &v))
-			return 0;
-	} else {
-		if (!c || !(c->flags & TG_RT_CONF_ON) || !(c->monitor & (1u << TG_RT_MODULE)))
-			return 0;
-		v.flags = TG_RT_F_MONITOR;
-	}
-	e = tg_rt_sys_reserve(tenant, TG_RT_MODULE, &v);
-	if (!e)
+	if (!tg_rt_sys_begin(&x, TG_RT_MODULE, true, &v))
 		return 0;
-	e->arg[0] = how;
-	e->arg[1] = how == TG_RT_MOD_FINIT ? (__s32)ctx->args[0] : -1;
-	e->arg[2] = how == TG_RT_MOD_FINIT ? (__s64)ctx->args[2] : (__s64)ctx->args[1];
-	bpf_ringbuf_submit(e, 0);
+	tg_rt_scratch_get(&x);
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_MODULE, &v))) {
+		e->arg[0] = how;
+		e->arg[1] = how == TG_RT_MOD_FINIT ? (__s32)ctx->args[0] : -1;
+		e->arg[2] = how == TG_RT_MOD_FINIT ? (__s64)ctx->args[2] : (__s64)ctx->args[1];
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
@@ -198,29 +191,27 @@ struct tg_tp_module_load {
 
 static __always_inline int tg_rt_module_loaded(struct tg_tp_module_load *ctx)
 {
-	const struct tg_rt_conf *c = tg_rt_config();
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current(), loc = ctx->data_loc_name;
+	struct tg_rt_ctx x = {};
+	__u32 loc = ctx->data_loc_name;
 	long n;
 
-	if (tenant) {
-		if (!tg_rt_sys_wanted(tenant, TG_RT_MODULE, NULL, &v))
-			return 0;
-	} else {
-		if (!c || !(c->flags & TG_RT_CONF_ON) || !(c->monitor & (1u << TG_RT_MODULE)))
-			return 0;
-		v.flags = TG_RT_F_MONITOR;
-	}
-	e = tg_rt_sys_reserve(tenant, TG_RT_MODULE, &v);
-	if (!e)
+	if (!tg_rt_sys_begin(&x, TG_RT_MODULE, true, &v))
 		return 0;
-	e->arg[0] = TG_RT_MOD_LOADED;
-	e->arg[1] = -1;
-	e->arg[2] = ctx->taints;
-	n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), (char *)ctx + (loc & 0xffff));
-	e->path_len = n > 0 ? n : 0;
-	bpf_ringbuf_submit(e, 0);
+	if (tg_rt_scratch_get(&x)) {
+		n = bpf_probe_read_kernel_str(x.sc->path, TG_RT_PATH, (char *)ctx + (loc & 0xffff));
+		x.sc->path_len = n > 0 ? n : 0;
+		if (n <= 0)
+			x.sc->path[0] = '\0';
+	}
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_MODULE, &v))) {
+		e->arg[0] = TG_RT_MOD_LOADED;
+		e->arg[1] = -1;
+		e->arg[2] = ctx->taints;
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
@@ -228,17 +219,22 @@ static __always_inline int tg_rt_module_loaded(struct tg_tp_module_load *ctx)
  * either may be empty), arg[0] the mount flags (MS_*). */
 static __always_inline int tg_rt_mount(struct trace_event_raw_sys_enter *ctx)
 {
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current();
+	struct tg_rt_ctx x = {};
 	__u16 n;
 
-	if (!tg_rt_sys_wanted(tenant, TG_RT_MOUNT, NULL, &v))
+	if (!tg_rt_sys_begin(&x, TG_RT_MOUNT, false, &v))
 		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_MOUNT, &v);
+	if (tg_rt_scratch_get(&x))
+		tg_rt_sys_user_path(&x, (void *)ctx->args[1]);
+	if (!tg_rt_sys_judge(&x, &v))
+		goto out;
+	e = tg_rt_sys_reserve(&x, TG_RT_MOUNT, &v);
 	if (!e)
-		return 0;
-	e->path_len = tg_rt_user_str(e->path, sizeof(e->path), (void *)ctx->args[1], e);
+		goto out;
+	if (!x.sc) /* no scratch slot: the target straight into the event */
+		e->path_len = tg_rt_user_str(e->path, sizeof(e->path), (void *)ctx->args[1], e);
 	/* The source in the first half at most, the type right after its NUL. */
 	n = tg_rt_user_str(e->args, TG_RT_ARGS / 2, (void *)ctx->args[0], e);
 	if (!n)
@@ -249,41 +245,45 @@ static __always_inline int tg_rt_mount(struct trace_event_raw_sys_enter *ctx)
 	e->args_len = n + tg_rt_user_str(e->args + n, TG_RT_ARGS / 2, (void *)ctx->args[2], e);
 	e->arg[0] = (__s64)ctx->args[3];
 	bpf_ringbuf_submit(e, 0);
+out:
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
 /* unshare(2): arg[0] the CLONE_* flags. */
 static __always_inline int tg_rt_unshare(struct trace_event_raw_sys_enter *ctx)
 {
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current();
+	struct tg_rt_ctx x = {};
 
-	if (!tg_rt_sys_wanted(tenant, TG_RT_UNSHARE, NULL, &v))
+	if (!tg_rt_sys_begin(&x, TG_RT_UNSHARE, false, &v))
 		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_UNSHARE, &v);
-	if (!e)
-		return 0;
-	e->arg[0] = (__s64)ctx->args[0];
-	bpf_ringbuf_submit(e, 0);
+	tg_rt_scratch_get(&x);
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_UNSHARE, &v))) {
+		e->arg[0] = (__s64)ctx->args[0];
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
 /* setns(2): arg[0] nstype (CLONE_NEW*, 0 = any), arg[1] the fd. */
 static __always_inline int tg_rt_setns(struct trace_event_raw_sys_enter *ctx)
 {
-	struct tg_rt_verdict v = {};
+	struct tg_rt_verdict v;
 	struct tg_rt_event *e;
-	__u32 tenant = tg_cgroup_tenant_current();
+	struct tg_rt_ctx x = {};
 
-	if (!tg_rt_sys_wanted(tenant, TG_RT_SETNS, NULL, &v))
+	if (!tg_rt_sys_begin(&x, TG_RT_SETNS, false, &v))
 		return 0;
-	e = tg_rt_sys_reserve(tenant, TG_RT_SETNS, &v);
-	if (!e)
-		return 0;
-	e->arg[0] = (__s32)ctx->args[1];
-	e->arg[1] = (__s32)ctx->args[0];
-	bpf_ringbuf_submit(e, 0);
+	tg_rt_scratch_get(&x);
+	if (tg_rt_sys_judge(&x, &v) && (e = tg_rt_sys_reserve(&x, TG_RT_SETNS, &v))) {
+		e->arg[0] = (__s32)ctx->args[1];
+		e->arg[1] = (__s32)ctx->args[0];
+		bpf_ringbuf_submit(e, 0);
+	}
+	tg_rt_scratch_put(&x);
 	return 0;
 }
 
