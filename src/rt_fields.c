@@ -270,7 +270,7 @@ static void write_module(FILE *out, const struct tg_rt_event *e)
 		fprintf(out, ", \"call\": \"init_module\", \"length\": %lld", (long long)e->arg[2]);
 		break;
 	case MOD_FINIT:
-		fprintf(out, ", \"call\": \"finit_module\", \"fd\": %lld, \"flags\": %lld",
+		fprintf(out, ", \"call\": \"finit_module\", \"fd\": %lld, \"module_flags\": %lld",
 			(long long)e->arg[1], (long long)e->arg[2]);
 		break;
 	case MOD_LOADED:
@@ -294,7 +294,7 @@ static void write_mount(FILE *out, const struct tg_rt_event *e)
 	json_bytes(out, s + 1 < n ? e->args + s + 1 : "", s + 1 < n ? n - s - 1 : 0);
 	fputs(", \"target\": ", out);
 	json_bytes(out, e->path, sizeof(e->path));
-	fputs(", \"flags\": ", out);
+	fputs(", \"mount_flags\": ", out);
 	tg_rt_mount_flags_json(out, (unsigned long)e->arg[0]);
 }
 
@@ -324,7 +324,7 @@ bool tg_rt_fields_write(FILE *out, const struct tg_rt_event *e)
 		write_mount(out, e);
 		break;
 	case TG_RT_UNSHARE:
-		fputs(", \"flags\": ", out);
+		fputs(", \"clone_flags\": ", out);
 		tg_rt_clone_flags_json(out, (unsigned long)e->arg[0]);
 		break;
 	case TG_RT_SETNS:

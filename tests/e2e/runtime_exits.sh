@@ -234,7 +234,7 @@ out=$(spawn "$ACME_PROCS" -- "$(command -v unshare)" -n true)
 pid=$(field pid "$out")
 NORMAL=$((NORMAL + 1))
 e=$(event unshare "$pid") || { ok 1 "an unshare event (pid $pid)"; e='{}'; }
-equal "unshare: flags CLONE_NEWNET" "$(jget "$e" flags)" '["CLONE_NEWNET"]'
+equal "unshare: clone_flags CLONE_NEWNET" "$(jget "$e" clone_flags)" '["CLONE_NEWNET"]'
 
 # 8. setns into the sandbox's own network namespace.
 out=$(spawn "$ACME_PROCS" -- "$(command -v nsenter)" --net=/proc/$$/ns/net true)
@@ -264,7 +264,7 @@ PY
 ) || { ok 1 "a mount event for tg-src"; e='{}'; }
 equal "mount: target /mnt" "$(jget "$e" target)" '"/mnt"'
 equal "mount: fstype tmpfs" "$(jget "$e" fstype)" '"tmpfs"'
-equal "mount: flags MS_RDONLY, MS_NOSUID" "$(jget "$e" flags)" '["MS_RDONLY", "MS_NOSUID"]'
+equal "mount: mount_flags MS_RDONLY, MS_NOSUID" "$(jget "$e" mount_flags)" '["MS_RDONLY", "MS_NOSUID"]'
 equal "mount: tenant acme" "$(jget "$e" tenant)" '"acme"'
 
 # 10. Not reported: a host process's segfault, and acme's normal exits.

@@ -145,12 +145,12 @@ int main(void)
 	e.arg[0] = MS_RDONLY | MS_NOSUID | MS_REC | MS_PRIVATE;
 	expect("mount: source, type, target, MS_* names", &e,
 	       "{\"x\": 0, \"source\": \"srcx\", \"fstype\": \"tmpfs\", \"target\": \"/mnt\", "
-	       "\"flags\": [\"MS_RDONLY\", \"MS_NOSUID\", \"MS_REC\", \"MS_PRIVATE\"]}");
+	       "\"mount_flags\": [\"MS_RDONLY\", \"MS_NOSUID\", \"MS_REC\", \"MS_PRIVATE\"]}");
 	/* The old magic in the top half goes as the kernel drops it (path_mount). */
 	e.arg[0] = MS_MGC_VAL | MS_RDONLY;
 	expect("mount: MS_MGC_VAL is not a flag", &e,
 	       "{\"x\": 0, \"source\": \"srcx\", \"fstype\": \"tmpfs\", \"target\": \"/mnt\", "
-	       "\"flags\": [\"MS_RDONLY\"]}");
+	       "\"mount_flags\": [\"MS_RDONLY\"]}");
 	memset(e.args, 0, sizeof(e.args));
 	e.args[1] = 0;
 	e.args_len = 1;
@@ -158,18 +158,19 @@ int main(void)
 	e.arg[0] = MS_BIND;
 	expect("mount: no source nor type; invalid UTF-8 in the target becomes U+FFFD", &e,
 	       "{\"x\": 0, \"source\": \"\", \"fstype\": \"\", \"target\": \"/a\xef\xbf\xbd\", "
-	       "\"flags\": [\"MS_BIND\"]}");
+	       "\"mount_flags\": [\"MS_BIND\"]}");
 
 	memset(&e, 0, sizeof(e));
 	e.type = TG_RT_UNSHARE;
 	e.arg[0] = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWUTS |
 		   CLONE_NEWIPC | CLONE_NEWCGROUP;
 	expect("unshare: CLONE_NEW* names in bit order", &e,
-	       "{\"x\": 0, \"flags\": [\"CLONE_NEWNS\", \"CLONE_NEWCGROUP\", \"CLONE_NEWUTS\", "
+	       "{\"x\": 0, \"clone_flags\": [\"CLONE_NEWNS\", \"CLONE_NEWCGROUP\", "
+	       "\"CLONE_NEWUTS\", "
 	       "\"CLONE_NEWIPC\", \"CLONE_NEWUSER\", \"CLONE_NEWPID\", \"CLONE_NEWNET\"]}");
 	e.arg[0] = CLONE_FILES | (1ul << 40);
 	expect("unshare: a bit without a name is its hex value", &e,
-	       "{\"x\": 0, \"flags\": [\"CLONE_FILES\", \"0x10000000000\"]}");
+	       "{\"x\": 0, \"clone_flags\": [\"CLONE_FILES\", \"0x10000000000\"]}");
 	memset(&e, 0, sizeof(e));
 	e.type = TG_RT_SETNS;
 	e.arg[0] = CLONE_NEWNET;
@@ -190,7 +191,7 @@ int main(void)
 	e.arg[1] = 4;
 	e.arg[2] = 0;
 	expect("module: finit_module with its fd", &e,
-	       "{\"x\": 0, \"call\": \"finit_module\", \"fd\": 4, \"flags\": 0}");
+	       "{\"x\": 0, \"call\": \"finit_module\", \"fd\": 4, \"module_flags\": 0}");
 
 	memset(&e, 0, sizeof(e));
 	e.type = TG_RT_EXEC;
