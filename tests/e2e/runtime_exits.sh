@@ -88,7 +88,10 @@ tenants:
 billing: {interval: 60s, store: "sqlite:$T/tollgate.db"}
 outputs: {events: $EV}
 runtime:
-  monitor: [ptrace, setuid, mount, unshare, setns]
+  monitor: [ptrace, setuid, module, mount, unshare, setns]
+  rules:
+    - {name: no-netns, type: unshare, tenant: beta, action: kill}
+    - {name: victim-exits, type: exit, tenant: beta, comm: "rt_vic*"}
 YAML
 
 # spawn PROCS_FILES -- CMD...: runs CMD as a process of its own that first joins every
@@ -121,7 +124,7 @@ print("pid=%d code=%d signal=%d core=%d" % (pid,
       1 if os.WIFSIGNALED(st) and os.WCOREDUMP(st) else 0), flush=True)
 PY
 }
-field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+field() { echo "$2" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; } # from the last line
 
 # event TYPE PID [SECONDS]: the first event of TYPE from PID in the events file, compact
 # JSON with sorted keys, waiting for it up to SECONDS (default 10).
@@ -158,6 +161,12 @@ agent_start() {
 }
 check "agent starts with runtime security" -- agent_start || { cat "$LOG"; bail "the agent did not start"; }
 ACME_PROCS=$CG/acme/cgroup.procs
+# module is monitored by default; without CONFIG_MODULES its tracepoints do not exist
+# (tracefs is mounted by the agent by now), and the agent must say so.
+if [ -d /sys/kernel/tracing/events/syscalls ] && [ ! -d /sys/kernel/tracing/events/module ]; then
+	check "no module tracepoints on this kernel: the agent says module loads are not watched" -- \
+		grep -q "module loads are not watched" "$LOG"
+fi
 NORMAL=0 # normal exits of acme's processes started here
 
 # 1. A segfault: crash, SIGSEGV, the core flag as waitpid reports it.
@@ -210,7 +219,7 @@ target=$(field pid "$(head -1 "$T/traced.out")")
 out=$(spawn "$ACME_PROCS" -- "$VICTIM" attach "$target")
 pid=$(field pid "$out")
 NORMAL=$((NORMAL + 2))
-equal "oracle: PTRACE_ATTACH succeeded" "$(echo "$out" | sed -n 2p)" ok
+equal "oracle: PTRACE_ATTACH succeeded" "$(echo "$out" | grep -x ok)" ok
 e=$(event ptrace "$pid") || { ok 1 "a ptrace event (pid $pid)"; e='{}'; }
 equal "ptrace: request PTRACE_ATTACH" "$(jget "$e" request)" '"PTRACE_ATTACH"'
 equal "ptrace: the target pid" "$(jget "$e" target)" "$target"
@@ -224,7 +233,7 @@ equal "ptrace: request PTRACE_TRACEME" "$(jget "$e" request)" '"PTRACE_TRACEME"'
 out=$(spawn "$ACME_PROCS" -- "$VICTIM" setresuid -1 0 -1)
 pid=$(field pid "$out")
 NORMAL=$((NORMAL + 1))
-equal "oracle: setresuid succeeded" "$(echo "$out" | sed -n 2p)" ok
+equal "oracle: setresuid succeeded" "$(echo "$out" | grep -x ok)" ok
 e=$(event setuid "$pid") || { ok 1 "a setuid event (pid $pid)"; e='{}'; }
 equal "setuid: op setresuid" "$(jget "$e" op)" '"setresuid"'
 equal "setuid: ids -1, 0, -1" "$(jget "$e" ids)" "[-1, 0, -1]"
@@ -247,7 +256,7 @@ equal "setns: nstype CLONE_NEWNET" "$(jget "$e" nstype)" '["CLONE_NEWNET"]'
 # mount table of that namespace as the kernel shows it.
 out=$(spawn "$ACME_PROCS" -- "$(command -v unshare)" -m --propagation unchanged \
 	sh -c 'mount -t tmpfs -o ro,nosuid tg-src /mnt && grep " /mnt " /proc/self/mountinfo')
-NORMAL=$((NORMAL + 2)) # unshare's sh, and mount(8)
+NORMAL=$((NORMAL + 3)) # unshare's sh, mount(8) and grep
 minfo=$(echo "$out" | grep ' /mnt ')
 check "oracle: mountinfo shows tg-src on /mnt as tmpfs, ro and nosuid" -- \
 	sh -c 'echo "$1" | grep -q " /mnt ro,nosuid.* - tmpfs tg-src "' sh "$minfo"
@@ -267,7 +276,20 @@ equal "mount: fstype tmpfs" "$(jget "$e" fstype)" '"tmpfs"'
 equal "mount: mount_flags MS_RDONLY, MS_NOSUID" "$(jget "$e" mount_flags)" '["MS_RDONLY", "MS_NOSUID"]'
 equal "mount: tenant acme" "$(jget "$e" tenant)" '"acme"'
 
-# 10. Not reported: a host process's segfault, and acme's normal exits.
+# 10. Rules in beta: a kill rule on unshare, and an exit rule that reports normal exits.
+out=$(spawn "$CG/beta/cgroup.procs" -- "$(command -v unshare)" -n true)
+pid=$(field pid "$out")
+equal "oracle: beta's unshare died of SIGKILL" "$(field signal "$out")" 9
+e=$(event unshare "$pid") || { ok 1 "an unshare event in beta (pid $pid)"; e='{}'; }
+equal "kill rule: the event names the rule" "$(jget "$e" rule)" '"no-netns"'
+equal "kill rule: killed" "$(jget "$e" killed)" true
+out=$(spawn "$CG/beta/cgroup.procs" -- "$VICTIM" exit 5)
+pid=$(field pid "$out")
+e=$(event exit "$pid") || { ok 1 "an exit event for beta's exit(5) (pid $pid)"; e='{}'; }
+equal "exit rule: beta's normal exit is reported, code 5" "$(jget "$e" class) $(jget "$e" code)" '"normal" 5'
+equal "exit rule: named, alert only" "$(jget "$e" rule) $(jget "$e" action)" '"victim-exits" "alert"'
+
+# 11. Not reported: a host process's segfault, and acme's normal exits.
 out=$(spawn "" -- "$VICTIM" segv | tail -1)
 hostpid=$(field pid "$out")
 wait "${BG[@]}" 2>/dev/null
@@ -279,9 +301,9 @@ n=$(python3 -c '
 import json, sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("type") == "exit"
           and json.loads(l).get("class") == "normal"))' "$EV")
-equal "no normal exit is reported (exit not monitored)" "$n" 0
+equal "no other normal exit is reported (exit not monitored)" "$n" 1
 
-# 11. Counters: exits by class for acme, from `tollgate tenants --json`.
+# 12. Counters: exits by class for acme, from `tollgate tenants --json`.
 x=$("$TG" tenants -c "$T/tollgate.yaml" --json | python3 -c '
 import json, sys
 for r in json.load(sys.stdin):
@@ -293,7 +315,33 @@ import json, sys
 for r in json.load(sys.stdin):
     if r["tenant"] == "beta":
         x = r["exits"]; print(x["crash"], x["killed"], x["oom"], x["normal"]); break')
-equal "tenants --json: beta's are all 0" "$x" "0 0 0 0"
+equal "tenants --json: beta's: one killed, one normal" "$x" "0 1 0 1"
+
+# 13. Loss accounting: for each of these types, status's produced = delivered + dropped,
+# and delivered is the number of lines of that type in the events file.
+loss() {
+	python3 - "$EV" "$1" <<'PY'
+import json, subprocess, sys, time
+ev, tg = sys.argv[1], sys.argv[2]
+types = ["exit", "ptrace", "setuid", "mount", "unshare", "setns"]
+for _ in range(25):
+    st = json.loads(subprocess.run(tg, shell=True, capture_output=True, text=True).stdout)
+    rt = st["runtime"]
+    lines = {}
+    for l in open(ev):
+        t = json.loads(l).get("type")
+        lines[t] = lines.get(t, 0) + 1
+    got = ["%s %d=%d+%d file %d" % (t, rt[t]["produced"], rt[t]["delivered"], rt[t]["dropped"],
+                                   lines.get(t, 0)) for t in types]
+    if all(rt[t]["produced"] == rt[t]["delivered"] + rt[t]["dropped"] > 0 and
+           rt[t]["delivered"] == lines.get(t, 0) for t in types):
+        print("ok"); sys.exit(0)
+    time.sleep(0.2)
+print("; ".join(got)); sys.exit(1)
+PY
+}
+r=$(loss "$TG status -c $T/tollgate.yaml --json")
+equal "status: produced = delivered + dropped, delivered = lines in the file (exit ptrace setuid mount unshare setns)" "$r" ok
 
 agent_stop() {
 	kill -TERM "$AGENT" && wait "$AGENT"
