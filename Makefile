@@ -158,6 +158,12 @@ $(OUT)/tests/ev_inject: tests/bpf/ev_inject.c $(SKELS) $(OUT)/ev_emit.skel.h $(O
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+# A helper of tests/e2e/runtime_exits.sh (not a suite): processes that crash, exit, get
+# OOM-killed, ptrace and call setresuid on request.
+$(OUT)/tests/rt_victim: tests/lib/rt_victim.c | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@
+
 $(OUT)/tests/test_cgroup: tests/bpf/test_cgroup.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
@@ -198,7 +204,7 @@ $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_tc_bpf > $@
 
-build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject
+build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject $(OUT)/tests/rt_victim
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-tests

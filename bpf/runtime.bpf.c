@@ -39,6 +39,85 @@ int tg_rt_open(struct trace_event_raw_sys_enter *ctx)
 
 /* exits, signals, OOM kills; ptrace, setuid family, modules, mount, unshare, setns:
  * lib/rt_exit.h, lib/rt_sys.h */
+#include "lib/rt_exit.h"
+#include "lib/rt_sys.h"
+
+SEC("tp/sched/sched_process_exit")
+int tg_rt_sched_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	return tg_rt_exit(ctx);
+}
+
+SEC("tp/signal/signal_generate")
+int tg_rt_signal(struct trace_event_raw_signal_generate *ctx)
+{
+	return tg_rt_signal_generate(ctx);
+}
+
+SEC("tp/oom/mark_victim")
+int tg_rt_oom(struct trace_event_raw_mark_victim *ctx)
+{
+	return tg_rt_mark_victim(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_ptrace")
+int tg_rt_ptrace_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_ptrace(ctx);
+}
+
+#define TG_RT_SETID_PROG(name, op, nids)                                \
+	SEC("tp/syscalls/sys_enter_" #name)                             \
+	int tg_rt_##name##_enter(struct trace_event_raw_sys_enter *ctx) \
+	{                                                               \
+		return tg_rt_setid(ctx, op, nids);                      \
+	}
+TG_RT_SETID_PROG(setuid, TG_RT_SETUID_OP, 1)
+TG_RT_SETID_PROG(setgid, TG_RT_SETGID_OP, 1)
+TG_RT_SETID_PROG(setreuid, TG_RT_SETREUID_OP, 2)
+TG_RT_SETID_PROG(setregid, TG_RT_SETREGID_OP, 2)
+TG_RT_SETID_PROG(setresuid, TG_RT_SETRESUID_OP, 3)
+TG_RT_SETID_PROG(setresgid, TG_RT_SETRESGID_OP, 3)
+TG_RT_SETID_PROG(setfsuid, TG_RT_SETFSUID_OP, 1)
+TG_RT_SETID_PROG(setfsgid, TG_RT_SETFSGID_OP, 1)
+
+/* Module loads: none of these three exist on a kernel without CONFIG_MODULES (then
+ * src/runtime.c leaves them unloaded and says so). */
+SEC("tp/syscalls/sys_enter_init_module")
+int tg_rt_init_module_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_module_call(ctx, TG_RT_MOD_INIT);
+}
+
+SEC("tp/syscalls/sys_enter_finit_module")
+int tg_rt_finit_module_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_module_call(ctx, TG_RT_MOD_FINIT);
+}
+
+SEC("tp/module/module_load")
+int tg_rt_module_load(struct tg_tp_module_load *ctx)
+{
+	return tg_rt_module_loaded(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_mount")
+int tg_rt_mount_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_mount(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_unshare")
+int tg_rt_unshare_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_unshare(ctx);
+}
+
+SEC("tp/syscalls/sys_enter_setns")
+int tg_rt_setns_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_setns(ctx);
+}
 
 /* bpf() program loads: lib/rt_bpf.h */
 

@@ -17,6 +17,7 @@
 #include "datapath.h"
 #include "events.h"
 #include "json.h"
+#include "rt_fields.h"
 #include "store.h"
 
 /* Isolation state of one tenant: drops by reason, quota, connections. */
@@ -131,7 +132,7 @@ static void print_iso_table(const struct iso *t)
 
 static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
 		       const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
-		       double secs)
+		       double secs, const uint64_t *exits)
 {
 	bool first = true;
 
@@ -153,6 +154,12 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 			       secs > 0 ? (now->packets - then->packets) / secs : 0.0,
 			       meta[id].flags & TG_TENANT_CONFIGURED ? "true" : "false");
 			print_iso_json(&iso[id]);
+			/* Exits by class (runtime security; null while it was never on). */
+			printf(", \"exits\": ");
+			if (exits)
+				tg_rt_exits_json(stdout, &exits[(size_t)id * TG_EXIT_CLASSES]);
+			else
+				printf("null");
 			printf("}");
 			first = false;
 		}
@@ -162,7 +169,7 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 
 static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
 			const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
-			double secs)
+			double secs, const uint64_t *exits)
 {
 	printf("%-20s %16s %12s %12s %16s %12s %12s\n", "TENANT", "IN BYTES", "IN PKTS", "IN BIT/S",
 	       "OUT BYTES", "OUT PKTS", "OUT BIT/S");
@@ -179,6 +186,15 @@ static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenan
 		       secs > 0 ? (out->bytes - a[id].dir[TG_DIR_EGRESS].bytes) * 8 / secs : 0.0,
 		       meta[id].flags & TG_TENANT_CONFIGURED ? "" : "  (not configured)");
 		print_iso_table(&iso[id]);
+		if (exits) {
+			const uint64_t *x = &exits[(size_t)id * TG_EXIT_CLASSES];
+
+			if (x[TG_EXIT_CRASH] || x[TG_EXIT_KILLED] || x[TG_EXIT_OOM])
+				printf("  exits: crash=%llu killed=%llu oom=%llu\n",
+				       (unsigned long long)x[TG_EXIT_CRASH],
+				       (unsigned long long)x[TG_EXIT_KILLED],
+				       (unsigned long long)x[TG_EXIT_OOM]);
+		}
 	}
 }
 
@@ -207,6 +223,7 @@ int cmd_tenants(int argc, char **argv)
 	struct tg_tenant_stats *a = NULL, *b = NULL;
 	struct tg_tenant_meta *meta = NULL;
 	struct iso *iso = NULL;
+	uint64_t *exits = NULL;
 	const char *file = NULL;
 	double secs = 1;
 	bool json = false;
@@ -274,10 +291,19 @@ int cmd_tenants(int argc, char **argv)
 		err = iso ? read_iso(&m, meta, iso, top) : -ENOMEM;
 	}
 	if (!err) {
+		exits = calloc((size_t)top * TG_EXIT_CLASSES, sizeof(*exits));
+		if (!exits) {
+			err = -ENOMEM;
+		} else if (tg_rt_exits_read(p.pin_path, top, exits)) {
+			free(exits); /* runtime security off: no exit counters */
+			exits = NULL;
+		}
+	}
+	if (!err) {
 		if (json)
-			print_json(meta, a, b, iso, top, secs);
+			print_json(meta, a, b, iso, top, secs, exits);
 		else
-			print_table(meta, a, b, iso, top, secs);
+			print_table(meta, a, b, iso, top, secs, exits);
 	} else {
 		fprintf(stderr, "tollgate: cannot read the counters: %s\n", strerror(-err));
 	}
@@ -285,6 +311,7 @@ int cmd_tenants(int argc, char **argv)
 	free(a);
 	free(b);
 	free(iso);
+	free(exits);
 	tg_maps_close(&m);
 	return err ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "flows.h"
 #include "json.h"
 #include "rt_events.h"
+#include "rt_fields.h"
 
 static const char *const type_names[TG_RT_TYPES] = {
 	[TG_RT_EXEC] = "exec",	   [TG_RT_EXIT] = "exit",     [TG_RT_OPEN] = "open",
@@ -124,15 +125,14 @@ void tg_rt_event_json(FILE *out, const struct tg_rt_event *e, const struct tg_rt
 			(int64_t)e->arg[0]);
 		break;
 	case TG_RT_EXIT:
-		/* code, signal, class, killer: lib/rt_exit.h's fields (h-rtexit) */
-		break;
 	case TG_RT_PTRACE:
 	case TG_RT_SETUID:
 	case TG_RT_MODULE:
 	case TG_RT_MOUNT:
 	case TG_RT_UNSHARE:
 	case TG_RT_SETNS:
-		/* lib/rt_sys.h's fields (h-rtexit) */
+		/* lib/rt_exit.h's and lib/rt_sys.h's fields: src/rt_fields.c */
+		tg_rt_fields_write(out, e);
 		break;
 	case TG_RT_BPF:
 		/* lib/rt_bpf.h's fields (h-bpfinv) */

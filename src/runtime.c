@@ -35,6 +35,26 @@ static const struct {
 	{ "tg_rt_openat", TG_RT_OPEN },
 	{ "tg_rt_openat2", TG_RT_OPEN },
 	{ "tg_rt_open", TG_RT_OPEN }, /* no open(2) on arm64: may be missing */
+	/* exits: always on with the runtime (abnormal exits and the counters) */
+	{ "tg_rt_sched_exit", TG_RT_EXIT },
+	{ "tg_rt_signal", TG_RT_EXIT },
+	{ "tg_rt_oom", TG_RT_EXIT },
+	{ "tg_rt_ptrace_enter", TG_RT_PTRACE },
+	{ "tg_rt_setuid_enter", TG_RT_SETUID },
+	{ "tg_rt_setgid_enter", TG_RT_SETUID },
+	{ "tg_rt_setreuid_enter", TG_RT_SETUID },
+	{ "tg_rt_setregid_enter", TG_RT_SETUID },
+	{ "tg_rt_setresuid_enter", TG_RT_SETUID },
+	{ "tg_rt_setresgid_enter", TG_RT_SETUID },
+	{ "tg_rt_setfsuid_enter", TG_RT_SETUID },
+	{ "tg_rt_setfsgid_enter", TG_RT_SETUID },
+	/* missing on kernels without CONFIG_MODULES (nothing can be loaded there) */
+	{ "tg_rt_init_module_enter", TG_RT_MODULE },
+	{ "tg_rt_finit_module_enter", TG_RT_MODULE },
+	{ "tg_rt_module_load", TG_RT_MODULE },
+	{ "tg_rt_mount_enter", TG_RT_MOUNT },
+	{ "tg_rt_unshare_enter", TG_RT_UNSHARE },
+	{ "tg_rt_setns_enter", TG_RT_SETNS },
 };
 #define RT_NPROGS (sizeof(rt_progs) / sizeof(rt_progs[0]))
 
@@ -231,6 +251,8 @@ static bool type_wanted(const struct tg_config *cfg, const struct tg_rt_compiled
 
 	if (!rc->enabled)
 		return false;
+	if (type == TG_RT_EXIT)
+		return true; /* abnormal exits are reported and every exit counted */
 	if ((rc->monitor | c->types) & (1u << type))
 		return true;
 	return rc->inventory && (type == TG_RT_EXEC || type == TG_RT_OPEN);
@@ -286,8 +308,16 @@ static void attach_wanted(struct tg_runtime *rt)
 		if (e) {
 			rt->links[i] = NULL;
 			rt->attach_err[i] = (int)e;
-			fprintf(stderr, "tollgate: runtime: cannot attach %s (%s): %s\n",
-				rt_progs[i].prog, bpf_program__section_name(p), strerror((int)-e));
+			if (e == -ENOENT && rt_progs[i].type == TG_RT_MODULE)
+				fprintf(stderr,
+					"tollgate: runtime: module loads are not watched: %s does "
+					"not exist, this kernel has no loadable modules "
+					"(CONFIG_MODULES unset)\n",
+					bpf_program__section_name(p));
+			else
+				fprintf(stderr, "tollgate: runtime: cannot attach %s (%s): %s\n",
+					rt_progs[i].prog, bpf_program__section_name(p),
+					strerror((int)-e));
 		} else {
 			rt->attach_err[i] = 0;
 		}
