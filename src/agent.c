@@ -27,6 +27,7 @@
 
 #include "apply.h"
 #include "audit.h"
+#include "bpf_inventory.h"
 #include "bans.h"
 #include "cgroups.h"
 #include "cli.h"
@@ -52,6 +53,7 @@ struct agent {
 	char node[64];
 	struct tg_flow_export *fx;
 	struct tg_events *ev;
+	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err; /* last audit write error, reported once */
 };
@@ -368,6 +370,14 @@ static int start(struct agent *a)
 		return err;
 	}
 	tg_events_set_audit(a->ev, a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT);
+	if (a->cfg.runtime.enabled) {
+		err = tg_bpf_watch_open(&a->cfg, a->ev, &a->bpf_watch);
+		if (err) {
+			fprintf(stderr, "tollgate: cannot watch BPF program loads: %s\n",
+				strerror(-err));
+			return err;
+		}
+	}
 	err = apply_isolation(a);
 	if (err)
 		return err;
@@ -443,6 +453,7 @@ static int loop(struct agent *a)
 			tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
 			tg_bans_sweep(a->maps, tg_mono_ns(), on_unban, a);
 			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
+			tg_bpf_watch_tick(a->bpf_watch);
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
@@ -496,6 +507,7 @@ static void agent_close(struct agent *a)
 		tg_state_write(a->maps, &st);
 	}
 	tg_flow_export_close(a->fx);
+	tg_bpf_watch_close(a->bpf_watch);
 	tg_events_close(a->ev);
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);
