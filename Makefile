@@ -193,7 +193,8 @@ $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_tc_bpf > $@
 
-build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject
+build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject \
+	     $(OUT)/bpfinv_unknown.bpf.o $(OUT)/bpfinv_allowed.bpf.o
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-tests
