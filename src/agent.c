@@ -42,6 +42,7 @@
 #include "mounts.h"
 #include "netlink.h"
 #include "policy.h"
+#include "runtime.h"
 #include "store.h"
 
 struct agent {
@@ -53,6 +54,7 @@ struct agent {
 	char node[64];
 	struct tg_flow_export *fx;
 	struct tg_events *ev;
+	struct tg_runtime *rt;		/* runtime security, NULL without a runtime section */
 	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err; /* last audit write error, reported once */
@@ -377,6 +379,18 @@ static int start(struct agent *a)
 				strerror(-err));
 			return err;
 		}
+		err = tg_runtime_open(a->dp, &a->rt);
+		if (!err)
+			err = tg_runtime_apply(a->rt, &a->cfg, &a->ap);
+		if (err) {
+			fprintf(stderr, "tollgate: cannot start runtime security: %s\n",
+				strerror(-err));
+			return err;
+		}
+		tg_runtime_set_output(a->rt, a->ev,
+				      a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT);
+		tg_runtime_set_bpf_watch(a->rt, a->bpf_watch);
+		tg_runtime_describe(a->rt, stderr);
 	}
 	err = apply_isolation(a);
 	if (err)
@@ -420,20 +434,21 @@ static int start(struct agent *a)
 
 static int loop(struct agent *a)
 {
-	struct pollfd pfd[6] = {
+	struct pollfd pfd[7] = {
 		{ .fd = a->sig_fd, .events = POLLIN },
 		{ .fd = a->timer_fd, .events = POLLIN },
 		{ .fd = a->nl_fd, .events = POLLIN },
 		{ .fd = a->flow_fd, .events = POLLIN },
 		{ .fd = a->tick_fd, .events = POLLIN },
 		{ .fd = tg_events_fd(a->ev), .events = POLLIN },
+		{ .fd = tg_runtime_fd(a->rt), .events = POLLIN }, /* -1: ignored by poll */
 	};
 	struct signalfd_siginfo si;
 	uint64_t ticks;
 	int err;
 
 	for (;;) {
-		if (poll(pfd, 6, -1) < 0) {
+		if (poll(pfd, 7, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -453,10 +468,13 @@ static int loop(struct agent *a)
 			tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
 			tg_bans_sweep(a->maps, tg_mono_ns(), on_unban, a);
 			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
+			tg_runtime_drain(a->rt);
 			tg_bpf_watch_tick(a->bpf_watch);
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
+		if (pfd[6].revents & POLLIN)
+			tg_runtime_drain(a->rt);
 		if (pfd[3].revents & POLLIN) {
 			if (read(a->flow_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
@@ -484,6 +502,7 @@ static int loop(struct agent *a)
 			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",
 				strsignal(si.ssi_signo));
 			tg_flow_export_cycle(a->fx, &a->ap, true);
+			tg_runtime_drain(a->rt);
 			tg_events_drain(a->ev, &a->ap);
 			{
 				char members[64];
@@ -507,6 +526,7 @@ static void agent_close(struct agent *a)
 		tg_state_write(a->maps, &st);
 	}
 	tg_flow_export_close(a->fx);
+	tg_runtime_close(a->rt); /* its last lines go through the events output */
 	tg_bpf_watch_close(a->bpf_watch);
 	tg_events_close(a->ev);
 	tg_store_close(a->store);

@@ -20,6 +20,8 @@
 #include "events.h"
 #include "flows.h"
 #include "json.h"
+#include "rt_events.h"
+#include "runtime.h"
 #include "store.h"
 
 #define MAX_HOOKS 256 /* listed in the report; all are checked */
@@ -53,6 +55,8 @@ struct report {
 	uint64_t ev_pending;
 	char problems[8][160];
 	int n_problems;
+	bool rt_ok; /* the runtime's counters are pinned */
+	struct tg_rt_totals rt[TG_RT_TYPES];
 };
 
 static const char *const stat_names[TG_STAT_MAX] = {
@@ -265,6 +269,17 @@ static void print_table(const struct report *r, const char *pin_path)
 							  : "MISSING");
 		printf("\n");
 	}
+	for (uint32_t ty = 1; r->rt_ok && ty < TG_RT_TYPES; ty++) {
+		const struct tg_rt_totals *x = &r->rt[ty];
+
+		if (!x->produced && !x->delivered)
+			continue;
+		printf("runtime:   %-8s produced %llu, delivered %llu, dropped %llu (budget), "
+		       "%llu (ring full)\n",
+		       tg_rt_type_name(ty), (unsigned long long)x->produced,
+		       (unsigned long long)x->delivered, (unsigned long long)x->dropped_budget,
+		       (unsigned long long)x->dropped_ring);
+	}
 	for (int i = 0; i < r->n_problems; i++)
 		printf("problem:   %s\n", r->problems[i]);
 	printf("health:    %s\n", r->n_problems ? "unhealthy" : "healthy");
@@ -296,6 +311,31 @@ static void print_json_isolation(const struct report *r)
 	       "\"syn_flood_active\": %s}, \"hooks\": [",
 	       r->guard.bans, r->guard.validated, (unsigned long long)r->guard.syn.floods,
 	       r->guard.flood ? "true" : "false");
+}
+
+/* "runtime": per type, produced = delivered + dropped (+ still in the ring); null when
+ * the runtime's maps are not pinned. */
+static void print_json_runtime(const struct report *r)
+{
+	bool first = true;
+
+	if (!r->rt_ok) {
+		printf("null");
+		return;
+	}
+	printf("{");
+	for (uint32_t t = 1; t < TG_RT_TYPES; t++) {
+		const struct tg_rt_totals *x = &r->rt[t];
+
+		printf("%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+		       "\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
+		       first ? "" : ", ", tg_rt_type_name(t), (unsigned long long)x->produced,
+		       (unsigned long long)x->delivered,
+		       (unsigned long long)(x->dropped_budget + x->dropped_ring),
+		       (unsigned long long)x->dropped_budget, (unsigned long long)x->dropped_ring);
+		first = false;
+	}
+	printf("}");
 }
 
 static void print_json(const struct report *r, const char *pin_path)
@@ -348,7 +388,9 @@ static void print_json(const struct report *r, const char *pin_path)
 		       : h->xdp == 2 ? "\"generic\""
 				     : "null");
 	}
-	printf("], \"problems\": [");
+	printf("], \"runtime\": ");
+	print_json_runtime(r);
+	printf(", \"problems\": [");
 	for (int i = 0; i < r->n_problems; i++) {
 		printf("%s", i ? ", " : "");
 		tg_json_string(stdout, r->problems[i]);
@@ -407,6 +449,8 @@ int cmd_status(int argc, char **argv)
 	if (r)
 		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
 	err = r && r->meta ? collect(&m, r) : -ENOMEM;
+	if (!err)
+		r->rt_ok = !tg_rt_read_totals(p.pin_path, r->rt, NULL);
 	if (!err) {
 		if (json)
 			print_json(r, p.pin_path);

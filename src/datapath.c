@@ -19,6 +19,7 @@
 #include "datapath.h"
 #include "cgroup.skel.h"
 #include "netlink.h"
+#include "runtime.skel.h"
 #include "tenant.skel.h"
 #include "uplink.skel.h"
 
@@ -26,6 +27,7 @@ struct tg_datapath {
 	struct tenant_bpf *skel;
 	struct uplink_bpf *xdp; /* its maps are the tenant object's, shared by fd */
 	struct cgroup_bpf *cg;	/* the same, plus its own socket storage (tg_socks) */
+	struct runtime_bpf *rt; /* the same, plus the runtime's maps; NULL when it failed */
 	struct tg_maps maps;
 	bool fresh;
 };
@@ -412,6 +414,41 @@ static int load_cgroup(struct tg_datapath *dp, const char *pin_path)
 	return cgroup_bpf__load(dp->cg);
 }
 
+/* The runtime object (bpf/runtime.bpf.c), loaded like the cgroup object: tg_* maps of
+ * the tenant object by fd, its own maps pinned by name beside them (private without a
+ * pin path). Nothing is attached here: src/runtime.c attaches what the configuration
+ * asks for. */
+static int load_runtime(struct tg_datapath *dp, const char *pin_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
+	struct bpf_map *map, *mine;
+	int err = 0;
+
+	dp->rt = runtime_bpf__open_opts(&opts);
+	if (!dp->rt)
+		return -errno;
+	bpf_object__for_each_map (map, dp->rt->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strncmp(name, "tg_", 3))
+			continue;
+		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
+		if (!mine) {
+			if (!pin_path)
+				err = bpf_map__set_pin_path(map, NULL);
+			if (err)
+				return err;
+			continue;
+		}
+		err = bpf_map__set_pin_path(map, NULL);
+		if (!err)
+			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
+		if (err)
+			return err;
+	}
+	return runtime_bpf__load(dp->rt);
+}
+
 int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 		     struct tg_datapath **out)
 {
@@ -477,6 +514,15 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
 	if (err) {
 		fprintf(stderr, "tollgate: cannot load the cgroup programs: %s\n", strerror(-err));
 		goto fail;
+	}
+	/* Runtime security is optional: the datapath runs without it, and the agent says why
+	 * when the configuration asks for it (src/runtime.c). */
+	err = load_runtime(dp, pin_path);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot load the runtime programs: %s\n", strerror(-err));
+		runtime_bpf__destroy(dp->rt);
+		dp->rt = NULL;
+		err = 0;
 	}
 #define X(n) dp->maps.n = dup(bpf_map__fd(dp->skel->maps.tg_##n));
 	TG_MAP_NAMES
@@ -563,10 +609,16 @@ void tg_datapath_close(struct tg_datapath *dp)
 	if (!dp)
 		return;
 	tg_maps_close(&dp->maps);
+	runtime_bpf__destroy(dp->rt);
 	cgroup_bpf__destroy(dp->cg);
 	uplink_bpf__destroy(dp->xdp);
 	tenant_bpf__destroy(dp->skel);
 	free(dp);
+}
+
+struct runtime_bpf *tg_datapath_runtime(const struct tg_datapath *dp)
+{
+	return dp->rt;
 }
 
 const struct tg_maps *tg_datapath_maps(const struct tg_datapath *dp)

@@ -35,6 +35,11 @@ int tg_events_drain(struct tg_events *ev, const struct tg_applied *ap);
  * the counters account for the kernel's events. */
 int tg_events_user(struct tg_events *ev, const char *type, const char *tenant,
 		   const char *extra_json);
+/* A preformatted JSON object as one line (runtime events); buffered until
+ * tg_events_flush or the next drain. -ENOBUFS when the file refuses lines and the buffer
+ * is full. */
+int tg_events_raw(struct tg_events *ev, const char *json);
+int tg_events_flush(struct tg_events *ev);
 void tg_events_close(struct tg_events *ev);
 /* Also writes the uplink guard's floods, bans and signature matches to the audit log at
  * path (docs/audit.md), as "security_event" records; NULL stops it. */

@@ -57,6 +57,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_rt_rulesets SEC(".maps");
 
+/* Events user space delivered, per cell of tg_rt_counts: written by the agent after each
+ * drain, so `tollgate status` can show produced = delivered + dropped (+ in the ring). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_RT_CELLS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_rt_delivered SEC(".maps");
+
 /* The live generation (0 or 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
