@@ -34,7 +34,9 @@ static const struct {
 	{ "tg_rt_exec", TG_RT_EXEC },
 	{ "tg_rt_openat", TG_RT_OPEN },
 	{ "tg_rt_openat2", TG_RT_OPEN },
-	{ "tg_rt_open", TG_RT_OPEN }, /* no open(2) on arm64: may be missing */
+	{ "tg_rt_open", TG_RT_OPEN },	     /* no open(2) on arm64: may be missing */
+	{ "tg_rt_bpf_enter_tp", TG_RT_BPF }, /* lib/rt_bpf.h: both or the watch gets none */
+	{ "tg_rt_bpf_exit_tp", TG_RT_BPF },
 };
 #define RT_NPROGS (sizeof(rt_progs) / sizeof(rt_progs[0]))
 
