@@ -229,8 +229,14 @@ static void test_example(void)
 	struct tg_config cfg;
 	int r;
 
-	if (!tap_check(f && out, "docs/tollgate.example.yaml readable"))
+	if (!tap_check(f && out, "docs/tollgate.example.yaml readable")) {
+		if (f)
+			fclose(f);
+		if (out)
+			fclose(out);
+		free(buf);
 		return;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "# runtime:", 10))
 			in = true;
