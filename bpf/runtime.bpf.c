@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "lib/rt.h"
 #include "lib/rt_exec.h"
+#include "lib/rt_bpf.h"
 
 /* exec and file opens, rules and kill: lib/rt_exec.h */
 SEC("tp/sched/sched_process_exec")
@@ -120,5 +121,16 @@ int tg_rt_setns_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* bpf() program loads: lib/rt_bpf.h */
+SEC("tp/syscalls/sys_enter_bpf")
+int tg_rt_bpf_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	return tg_rt_bpf_enter(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_bpf")
+int tg_rt_bpf_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return tg_rt_bpf_exit(ctx);
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

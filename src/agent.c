@@ -27,6 +27,7 @@
 
 #include "apply.h"
 #include "audit.h"
+#include "bpf_inventory.h"
 #include "bans.h"
 #include "cgroups.h"
 #include "cli.h"
@@ -53,7 +54,8 @@ struct agent {
 	char node[64];
 	struct tg_flow_export *fx;
 	struct tg_events *ev;
-	struct tg_runtime *rt; /* runtime security, NULL without a runtime section */
+	struct tg_runtime *rt;		/* runtime security, NULL without a runtime section */
+	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err; /* last audit write error, reported once */
 };
@@ -371,6 +373,12 @@ static int start(struct agent *a)
 	}
 	tg_events_set_audit(a->ev, a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT);
 	if (a->cfg.runtime.enabled) {
+		err = tg_bpf_watch_open(&a->cfg, a->ev, &a->bpf_watch);
+		if (err) {
+			fprintf(stderr, "tollgate: cannot watch BPF program loads: %s\n",
+				strerror(-err));
+			return err;
+		}
 		err = tg_runtime_open(a->dp, &a->rt);
 		if (!err)
 			err = tg_runtime_apply(a->rt, &a->cfg, &a->ap);
@@ -381,6 +389,7 @@ static int start(struct agent *a)
 		}
 		tg_runtime_set_output(a->rt, a->ev,
 				      a->cfg.audit_path ? a->cfg.audit_path : TG_DEFAULT_AUDIT);
+		tg_runtime_set_bpf_watch(a->rt, a->bpf_watch);
 		tg_runtime_describe(a->rt, stderr);
 	}
 	err = apply_isolation(a);
@@ -460,6 +469,7 @@ static int loop(struct agent *a)
 			tg_bans_sweep(a->maps, tg_mono_ns(), on_unban, a);
 			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
 			tg_runtime_drain(a->rt);
+			tg_bpf_watch_tick(a->bpf_watch);
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
@@ -517,6 +527,7 @@ static void agent_close(struct agent *a)
 	}
 	tg_flow_export_close(a->fx);
 	tg_runtime_close(a->rt); /* its last lines go through the events output */
+	tg_bpf_watch_close(a->bpf_watch);
 	tg_events_close(a->ev);
 	tg_store_close(a->store);
 	tg_datapath_close(a->dp);

@@ -34,5 +34,7 @@ int cmd_events(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
+int cmd_bpf_inventory(int argc, char **argv);
+int cmd_relevance(int argc, char **argv);
 
 #endif /* TG_CLI_H */

@@ -22,13 +22,15 @@ static const struct {
 	{ "block", cmd_block, "ban a source prefix on the uplink guard, live (--ttl)" },
 	{ "unblock", cmd_unblock, "lift a ban" },
 	{ "audit", cmd_audit, "verify the hash chain of an audit log" },
+	{ "bpf-inventory", cmd_bpf_inventory, "every BPF program, map and link; known or not" },
+	{ "relevance", cmd_relevance, "which vulnerabilities of a report are loaded at runtime" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: tollgate COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n`tollgate COMMAND --help` for a command's options.\n");
 }
 

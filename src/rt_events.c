@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "flows.h"
 #include "json.h"
 #include "rt_events.h"
@@ -134,9 +136,22 @@ void tg_rt_event_json(FILE *out, const struct tg_rt_event *e, const struct tg_rt
 		/* lib/rt_exit.h's and lib/rt_sys.h's fields: src/rt_fields.c */
 		tg_rt_fields_write(out, e);
 		break;
-	case TG_RT_BPF:
-		/* lib/rt_bpf.h's fields (h-bpfinv) */
+	case TG_RT_BPF: { /* lib/rt_bpf.h: a bpf(BPF_PROG_LOAD) and its result */
+		const char *pt = libbpf_bpf_prog_type_str((enum bpf_prog_type)e->arg[0]);
+
+		fputs(", \"prog_name\": ", out);
+		field_string(out, e->path, 16);
+		if (pt)
+			fprintf(out, ", \"prog_type\": \"%s\"", pt);
+		else
+			fprintf(out, ", \"prog_type\": \"type-%" PRId64 "\"", (int64_t)e->arg[0]);
+		if (e->arg[1] >= 0)
+			fprintf(out, ", \"fd\": %" PRId64 ", \"error\": null", (int64_t)e->arg[1]);
+		else
+			fprintf(out, ", \"fd\": null, \"error\": \"%s\"",
+				strerrorname_np((int)-e->arg[1]) ?: "unknown");
 		break;
+	}
 	default:
 		break;
 	}

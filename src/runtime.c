@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "bpf_inventory.h"
 #include "flows.h"
 #include "inventory.h"
 #include "rt_events.h"
@@ -55,6 +56,8 @@ static const struct {
 	{ "tg_rt_mount_enter", TG_RT_MOUNT },
 	{ "tg_rt_unshare_enter", TG_RT_UNSHARE },
 	{ "tg_rt_setns_enter", TG_RT_SETNS },
+	{ "tg_rt_bpf_enter_tp", TG_RT_BPF }, /* lib/rt_bpf.h: both or the watch gets none */
+	{ "tg_rt_bpf_exit_tp", TG_RT_BPF },
 };
 #define RT_NPROGS (sizeof(rt_progs) / sizeof(rt_progs[0]))
 
@@ -78,6 +81,7 @@ struct tg_runtime {
 	size_t n_dirty;
 	uint8_t *is_dirty;
 	uint64_t unwritten; /* lines the events output refused */
+	struct tg_bpf_watch *bpf_watch;
 };
 
 /*
@@ -476,6 +480,8 @@ static int on_record(void *ctx, void *data, size_t size)
 			tg_audit_append(rt->audit_path, "security_event", members);
 		free(members);
 	}
+	if (e->type == TG_RT_BPF)
+		tg_bpf_watch_event(rt->bpf_watch, e, tenant_name(rt, e->tenant_id));
 	if (rt->inv && (e->flags & TG_RT_F_INVENTORY) && tenant_name(rt, e->tenant_id)) {
 		char path[TG_RT_PATH + 1];
 
@@ -500,6 +506,12 @@ void tg_runtime_set_output(struct tg_runtime *rt, struct tg_events *ev, const ch
 	rt->ev = ev;
 	free(rt->audit_path);
 	rt->audit_path = audit_path ? strdup(audit_path) : NULL;
+}
+
+void tg_runtime_set_bpf_watch(struct tg_runtime *rt, struct tg_bpf_watch *w)
+{
+	if (rt)
+		rt->bpf_watch = w;
 }
 
 int tg_runtime_fd(const struct tg_runtime *rt)

@@ -44,6 +44,9 @@ int tg_runtime_apply(struct tg_runtime *rt, const struct tg_config *cfg,
 		     const struct tg_applied *ap);
 /* Where events go: the events output, the audit log (kills), the inventory (NULL: none). */
 void tg_runtime_set_output(struct tg_runtime *rt, struct tg_events *ev, const char *audit_path);
+/* Hands every TG_RT_BPF event to the BPF watch (src/bpf_inventory.h); NULL: none. */
+struct tg_bpf_watch;
+void tg_runtime_set_bpf_watch(struct tg_runtime *rt, struct tg_bpf_watch *w);
 /* The fd to poll (readable when the ring has records), -1 when off. */
 int tg_runtime_fd(const struct tg_runtime *rt);
 /* Reads the ring; returns records read or a negative errno. */
