@@ -44,7 +44,7 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
 BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost \
-	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast
+	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast $(OUT)/bench/seccomp_learn
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
@@ -181,6 +181,14 @@ $(OUT)/bench/cap_cost: bench/cap_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(
 $(OUT)/bench/guard_cost: bench/guard_cost.c bench/test_run.h $(OUT)/empty_xdp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/bench/seccomp_learn: bench/seccomp_learn.c $(OUT)/empty_rawtp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/empty_rawtp.skel.h: $(OUT)/empty_rawtp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_rawtp_bpf > $@
 
 $(OUT)/empty_xdp.skel.h: $(OUT)/empty_xdp.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -34,5 +34,7 @@ int cmd_events(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
+int cmd_seccomp_profile(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 #endif /* TG_CLI_H */

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "datapath.h"
 #include "mounts.h"
+#include "seccomp_learn.h"
 
 static pid_t agent_pid(const struct tg_paths *p)
 {
@@ -120,6 +121,9 @@ static int purge(const struct tg_paths *p)
 			return -errno;
 		}
 	}
+	err = tg_sc_purge(p->pin_path);
+	if (err)
+		return err;
 	snprintf(path, sizeof(path), "%s/%s", p->pin_path, TG_SOCKS_PIN);
 	if (unlink(path) && errno != ENOENT) {
 		fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));

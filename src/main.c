@@ -22,13 +22,15 @@ static const struct {
 	{ "block", cmd_block, "ban a source prefix on the uplink guard, live (--ttl)" },
 	{ "unblock", cmd_unblock, "lift a ban" },
 	{ "audit", cmd_audit, "verify the hash chain of an audit log" },
+	{ "seccomp-profile", cmd_seccomp_profile, "OCI seccomp profile a tenant's syscalls made" },
+	{ "exec", cmd_exec, "run a command in a tenant's cgroup (--seccomp: under a profile)" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: tollgate COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n`tollgate COMMAND --help` for a command's options.\n");
 }
 
