@@ -548,24 +548,24 @@ enum tg_stage {
  * events cross to user space; a kill rule sends SIGKILL from the same program. Every
  * event passes a per-tenant budget first, so one tenant's flood cannot starve another's.
  */
-#define TG_RT_PATH 256	       /* file names, paths, module and program names, incl. NUL */
-#define TG_RT_ARGS 128	       /* exec: the first arguments, NUL-separated */
+#define TG_RT_PATH 256		     /* file names, paths, module and program names, incl. NUL */
+#define TG_RT_ARGS 128		     /* exec: the first arguments, NUL-separated */
 #define TG_RT_EVENTS_RING (1u << 23) /* runtime event ring buffer, bytes */
-#define TG_MAX_RT_RULES 256    /* configured runtime rules (ids 1..255) */
-#define TG_MAX_RT_PREFIXES 4096 /* literal path prefixes of the rules (LPM) */
-#define TG_MAX_INVENTORY 65536 /* (tenant, file) pairs already reported to the inventory */
+#define TG_MAX_RT_RULES 256	     /* configured runtime rules (ids 1..255) */
+#define TG_MAX_RT_PREFIXES 4096	     /* literal path prefixes of the rules (LPM) */
+#define TG_MAX_INVENTORY 65536	     /* (tenant, file) pairs already reported to the inventory */
 
 enum tg_rt_type {
 	TG_RT_NONE = 0,
-	TG_RT_EXEC = 1,	   /* sched_process_exec */
-	TG_RT_EXIT = 2,	   /* sched_process_exit of a thread-group leader */
-	TG_RT_OPEN = 3,	   /* openat, openat2 (open(2) where the syscall exists) */
-	TG_RT_PTRACE = 4,  /* ptrace: arg[0] request, arg[1] target pid */
-	TG_RT_SETUID = 5,  /* the setuid and setgid family: arg[0] enum tg_rt_id_op, arg[1..3] ids */
-	TG_RT_MODULE = 6,  /* init_module, finit_module; path = module name or file */
-	TG_RT_BPF = 7,	   /* bpf(BPF_PROG_LOAD): path = program name, arg[0] prog type,
+	TG_RT_EXEC = 1,	  /* sched_process_exec */
+	TG_RT_EXIT = 2,	  /* sched_process_exit of a thread-group leader */
+	TG_RT_OPEN = 3,	  /* openat, openat2 (open(2) where the syscall exists) */
+	TG_RT_PTRACE = 4, /* ptrace: arg[0] request, arg[1] target pid */
+	TG_RT_SETUID = 5, /* the setuid and setgid family: arg[0] enum tg_rt_id_op, arg[1..3] ids */
+	TG_RT_MODULE = 6, /* init_module, finit_module; path = module name or file */
+	TG_RT_BPF = 7,	  /* bpf(BPF_PROG_LOAD): path = program name, arg[0] prog type,
 			    * arg[1] the syscall's result (fd or -errno) */
-	TG_RT_MOUNT = 8,   /* mount: path = target, args = source, arg[0] flags */
+	TG_RT_MOUNT = 8,  /* mount: path = target, args = source, arg[0] flags */
 	TG_RT_UNSHARE = 9, /* unshare: arg[0] flags */
 	TG_RT_SETNS = 10,  /* setns: arg[0] nstype */
 	TG_RT_TYPES,
@@ -574,7 +574,7 @@ enum tg_rt_type {
 /* Open flags as rules see them (TG_RT_OPEN: arg[2]). */
 enum tg_rt_open_flags {
 	TG_RT_O_READ = 1 << 0,
-	TG_RT_O_WRITE = 1 << 1, /* O_WRONLY or O_RDWR, or O_TRUNC */
+	TG_RT_O_WRITE = 1 << 1,	 /* O_WRONLY or O_RDWR, or O_TRUNC */
 	TG_RT_O_CREATE = 1 << 2, /* O_CREAT or O_TMPFILE */
 };
 
@@ -621,12 +621,12 @@ struct tg_rt_event {
 	__u32 tenant_id; /* 0 = no tenant (host processes: only TG_RT_BPF and TG_RT_MODULE) */
 	__u32 pid, tgid, ppid;
 	__u32 uid, gid;
-	__u32 rule;   /* id of the matching rule (1..TG_MAX_RT_RULES-1), 0 = none */
-	__u8 action;  /* enum tg_rt_action, 0 = none */
-	__u8 pad;
-	__u16 flags;  /* enum tg_rt_event_flags */
+	__u32 rule;		  /* id of the matching rule (1..TG_MAX_RT_RULES-1), 0 = none */
+	__u8 action;		  /* enum tg_rt_action, 0 = none */
+	__u8 rule_gen;		  /* the rule set generation .rule belongs to (tg_rt_active) */
+	__u16 flags;		  /* enum tg_rt_event_flags */
 	__u16 path_len, args_len; /* bytes used in path and args, NULs included */
-	__s64 arg[4]; /* by type, see enum tg_rt_type */
+	__s64 arg[4];		  /* by type, see enum tg_rt_type */
 	char comm[16];
 	char path[TG_RT_PATH];
 	char args[TG_RT_ARGS];
@@ -637,16 +637,16 @@ struct tg_rt_event {
  * (+ what is still in the ring). */
 #define TG_RT_CELLS (TG_MAX_TENANTS * TG_RT_TYPES)
 struct tg_rt_count {
-	__u64 produced;	      /* events that matched (before the budget) */
-	__u64 dropped_budget; /* over the tenant's budget */
-	__u64 dropped_ring;   /* the ring buffer was full */
+	__u64 produced;		      /* events that matched (before the budget) */
+	__u64 dropped_budget;	      /* over the tenant's budget */
+	__u64 dropped_ring;	      /* the ring buffer was full */
 	__u64 exits[TG_EXIT_CLASSES]; /* TG_RT_EXIT cells: exits by class, reported or not */
 };
 
 /* tg_rt_conf: one element, written by user space. */
 struct tg_rt_conf {
-	__u32 monitor;	/* bit 1 << type: reported for every tenant process without a rule */
-	__u32 flags;	/* enum tg_rt_conf_flags */
+	__u32 monitor;	 /* bit 1 << type: reported for every tenant process without a rule */
+	__u32 flags;	 /* enum tg_rt_conf_flags */
 	__u64 budget_ns; /* GCRA: ns per event of one tenant (1e9 / events_per_second) */
 	__u64 burst_ns;	 /* GCRA tolerance: (burst - 1) * budget_ns */
 };
@@ -654,6 +654,64 @@ struct tg_rt_conf {
 enum tg_rt_conf_flags {
 	TG_RT_CONF_ON = 1 << 0,
 	TG_RT_CONF_INVENTORY = 1 << 1, /* report first execs and library opens per tenant */
+};
+
+/*
+ * Runtime rules as the kernel holds them (docs/runtime.md, "The matcher"). User space
+ * (src/runtime.c) compiles runtime.rules into two generations of these maps and flips
+ * tg_rt_active to the new one once it is complete, so no event is judged by half a set.
+ *
+ * A glob is compiled to tokens: a byte (0x01..0xff), TG_GLOB_ANY ('?'), TG_GLOB_STAR
+ * ('*', any string, '/' included) or TG_GLOB_CLASS + k (one byte in class k's bitmap).
+ */
+#define TG_GLOB_ANY 0x100
+#define TG_GLOB_STAR 0x101
+#define TG_GLOB_CLASS 0x200
+#define TG_RT_GLOB_CLASSES 8 /* character classes per rule, path and comm together */
+#define TG_RT_COMM_TOKENS 32
+#define TG_RT_PFX_BYTES 254 /* path bytes of an LPM key (after generation and type) */
+
+enum tg_rt_path_mode {
+	TG_RT_PATH_ANY = 0,	/* no path in the rule */
+	TG_RT_PATH_GLOB = 1,	/* the whole path matches the glob */
+	TG_RT_PATH_LITERAL = 2, /* the path itself, or anything under it as a directory */
+};
+
+struct tg_rt_rule {
+	__u32 type;	  /* enum tg_rt_type */
+	__u32 tenant;	  /* tenant id, 0 = every tenant */
+	__u32 open_flags; /* TG_RT_O_* any of which must be set, 0 = any */
+	__u32 uid;	  /* with has_uid */
+	__u8 has_uid;
+	__u8 action;	/* enum tg_rt_action */
+	__u8 path_mode; /* enum tg_rt_path_mode */
+	__u8 pad;
+	__u16 path_start; /* tokens already matched by the LPM key (the literal prefix) */
+	__u16 path_ntok;
+	__u16 comm_ntok; /* 0 = any comm */
+	__u16 pad2[3];
+	__u16 path_tok[TG_RT_PATH];
+	__u16 comm_tok[TG_RT_COMM_TOKENS];
+	__u8 cls[TG_RT_GLOB_CLASSES][32];
+};
+
+/* tg_rt_prefixes: LPM trie. prefixlen counts bits of gen, type and path bytes. */
+struct tg_rt_pfx_key {
+	__u32 prefixlen;
+	__u8 gen;
+	__u8 type;
+	__u8 path[TG_RT_PFX_BYTES];
+};
+
+/* Candidate rule ids (bit i = rule i) whose literal prefix is a prefix of the key. */
+struct tg_rt_pfx_val {
+	__u64 rules[TG_MAX_RT_RULES / 64];
+};
+
+/* tg_rt_rulesets[gen]: what one generation holds. */
+struct tg_rt_ruleset {
+	__u32 types; /* bit 1 << type: at least one rule of that type */
+	__u32 n_rules;
 };
 
 /*

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "denylist.h"
 #include "guard.h"
+#include "rt_glob.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
@@ -2997,6 +2998,452 @@ static void parse_uplink(struct pctx *c, yaml_node_t *n)
 		parse_signatures(c, value_of(c, slot[UK_SIG]));
 }
 
+/*
+ * runtime: (docs/runtime.md)
+ */
+
+static const char *const rt_type_names[] = { "exec",	"exit",	  "open", "ptrace",
+					     "setuid",	"module", "bpf",  "mount",
+					     "unshare", "setns",  NULL };
+#define RT_TYPES_EXPECTED "exec, exit, open, ptrace, setuid, module, bpf, mount, unshare or setns"
+static const char *const rt_action_names[] = { "alert", "kill", NULL };
+static const char *const rt_flag_names[] = { "read", "write", "create", NULL };
+
+enum { RR_NAME, RR_TENANT, RR_TYPE, RR_PATH, RR_COMM, RR_FLAGS, RR_UID, RR_ACTION, RR_MAX };
+static const char *const rt_rule_keys[] = { "name",  "tenant", "type",	 "path", "comm",
+					    "flags", "uid",    "action", NULL };
+static const struct keyspec rt_rule_spec = {
+	rt_rule_keys, NULL, "name, tenant, type, path, comm, flags, uid or action"
+};
+
+/* A glob or literal of at most max - 1 bytes that the kernel matcher can run; the class
+ * table is shared by the rule's globs. */
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool rt_glob_value(struct pctx *c, yaml_node_t *v, const char *where, const char *s,
+			  size_t max, struct tg_glob *g)
+{
+	char err[160];
+
+	if (!*s || strlen(s) >= max) {
+		node_err(c, v, "invalid %s '%s': expected 1 to %zu characters", where, show(s).s,
+			 max - 1);
+		return false;
+	}
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			node_err(c, v, "invalid %s '%s': control characters are not allowed", where,
+				 show(s).s);
+			return false;
+		}
+	if (tg_glob_compile(s, max - 1, g, err, sizeof(err))) {
+		node_err(c, v, "invalid %s '%s': %s", where, show(s).s, err);
+		return false;
+	}
+	return true;
+}
+
+static bool rt_flag_item(struct pctx *c, yaml_node_t *n, const char *where, uint32_t *out)
+{
+	yaml_node_item_t *it;
+	char w[160];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, where))
+		return false;
+	if (!seq_len(n)) {
+		node_err(c, n, "%s: expected at least one of read, write or create", where);
+		return false;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		int f;
+
+		snprintf(w, sizeof(w), "%s[%zu]", where,
+			 (size_t)(it - n->data.sequence.items.start));
+		f = item ? parse_word(c, item, w, "open flag", rt_flag_names, 0,
+				      "read, write or create")
+			 : -1;
+		if (f < 0)
+			return false;
+		if (*out & (1u << f)) {
+			node_err(c, item, "duplicate flag '%s' in %s", rt_flag_names[f], where);
+			return false;
+		}
+		*out |= 1u << f;
+	}
+	return true;
+}
+
+static bool rt_path_type(uint32_t type)
+{
+	return type == TG_RT_EXEC || type == TG_RT_OPEN || type == TG_RT_MODULE ||
+	       type == TG_RT_MOUNT;
+}
+
+static bool parse_rt_rule(struct pctx *c, yaml_node_t *n, const char *where,
+			  struct tg_rt_rule_conf *r)
+{
+	yaml_node_pair_t *slot[RR_MAX] = { NULL };
+	uint8_t cls[TG_RT_GLOB_CLASSES][32];
+	unsigned ncls = 0;
+	struct tg_glob g = { .cls = cls, .ncls = &ncls, .max_cls = TG_RT_GLOB_CLASSES };
+	bool ok = true;
+	const char *s;
+	yaml_node_t *v;
+	uint64_t u;
+	char w[112];
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->uid = -1;
+	r->action = TG_RA_ALERT;
+	r->line = LINE(n);
+	if (!map_collect(c, n, where, &rt_rule_spec, slot))
+		return false;
+	if (!slot[RR_NAME]) {
+		node_err(c, n, "missing key 'name' in %s", where);
+		ok = false;
+	} else {
+		snprintf(w, sizeof(w), "%s.name", where);
+		v = value_of(c, slot[RR_NAME]);
+		s = scalar(c, v, w);
+		if (s &&
+		    (!*s || strlen(s) >= sizeof(r->name) || strpbrk(s, "\"\\") || !printable(s))) {
+			node_err(c, v,
+				 "invalid rule name '%s': expected 1 to %zu printable characters, "
+				 "no quotes or backslashes",
+				 show(s).s, sizeof(r->name) - 1);
+			ok = false;
+		} else if (s) {
+			snprintf(r->name, sizeof(r->name), "%s", s);
+		} else {
+			ok = false;
+		}
+	}
+	if (!slot[RR_TYPE]) {
+		node_err(c, n, "missing key 'type' in %s: expected %s", where, RT_TYPES_EXPECTED);
+		return false;
+	}
+	snprintf(w, sizeof(w), "%s.type", where);
+	i = parse_word(c, value_of(c, slot[RR_TYPE]), w, "rule type", rt_type_names, TG_RT_EXEC,
+		       RT_TYPES_EXPECTED);
+	if (i < 0)
+		return false;
+	r->type = (uint32_t)i;
+	if (slot[RR_TENANT]) {
+		snprintf(w, sizeof(w), "%s.tenant", where);
+		v = value_of(c, slot[RR_TENANT]);
+		s = scalar(c, v, w);
+		if (s && tenant_index(c, s) < 0) {
+			node_err(c, v, "unknown tenant '%s' in %s", show(s).s, w);
+			ok = false;
+		} else if (s) {
+			snprintf(r->tenant, sizeof(r->tenant), "%s", s);
+		} else {
+			ok = false;
+		}
+	}
+	if (slot[RR_PATH]) {
+		snprintf(w, sizeof(w), "%s.path", where);
+		v = value_of(c, slot[RR_PATH]);
+		s = scalar(c, v, w);
+		if (s && !rt_path_type(r->type)) {
+			node_err(c, key_of(c, slot[RR_PATH]),
+				 "'path' applies only to exec, open, module and mount rules, not "
+				 "to %s",
+				 rt_type_names[r->type - 1]);
+			ok = false;
+		} else if (s && rt_glob_value(c, v, "path", s, sizeof(r->path), &g)) {
+			snprintf(r->path, sizeof(r->path), "%s", s);
+		} else {
+			ok = false;
+		}
+	}
+	if (slot[RR_COMM]) {
+		snprintf(w, sizeof(w), "%s.comm", where);
+		v = value_of(c, slot[RR_COMM]);
+		s = scalar(c, v, w);
+		if (s && rt_glob_value(c, v, "comm", s, sizeof(r->comm), &g))
+			snprintf(r->comm, sizeof(r->comm), "%s", s);
+		else
+			ok = false;
+	}
+	if (slot[RR_FLAGS]) {
+		snprintf(w, sizeof(w), "%s.flags", where);
+		if (r->type != TG_RT_OPEN) {
+			node_err(c, key_of(c, slot[RR_FLAGS]),
+				 "'flags' applies only to open rules, not to %s",
+				 rt_type_names[r->type - 1]);
+			ok = false;
+		} else {
+			uint32_t f = 0;
+
+			ok &= rt_flag_item(c, value_of(c, slot[RR_FLAGS]), w, &f);
+			/* read, write, create are bits 0, 1, 2: TG_RT_O_* */
+			r->open_flags = f;
+		}
+	}
+	if (slot[RR_UID]) {
+		snprintf(w, sizeof(w), "%s.uid", where);
+		v = value_of(c, slot[RR_UID]);
+		s = scalar(c, v, w);
+		if (s && decimal_in(s, 0, 4294967294u, &u)) {
+			r->uid = (int64_t)u;
+		} else {
+			if (s)
+				node_err(c, v,
+					 "invalid %s '%s': expected a decimal user id from 0 to "
+					 "4294967294",
+					 w, show(s).s);
+			ok = false;
+		}
+	}
+	if (slot[RR_ACTION]) {
+		snprintf(w, sizeof(w), "%s.action", where);
+		v = value_of(c, slot[RR_ACTION]);
+		i = parse_word(c, v, w, "action", rt_action_names, TG_RA_ALERT, "alert or kill");
+		if (i < 0) {
+			ok = false;
+		} else if (i == TG_RA_KILL && r->type == TG_RT_EXIT) {
+			node_err(c, v,
+				 "action kill is not possible on exit rules: the process is "
+				 "already exiting (use alert)");
+			ok = false;
+		} else {
+			r->action = (uint8_t)i;
+		}
+	}
+	return ok;
+}
+
+static void parse_rt_rules(struct pctx *c, yaml_node_t *n)
+{
+	struct tg_runtime_config *rt = &c->cfg.runtime;
+	yaml_node_item_t *it;
+	unsigned *lines, *cols;
+	size_t count;
+	char w[48];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "runtime.rules"))
+		return;
+	count = seq_len(n);
+	if (count > TG_MAX_RT_RULES - 1) {
+		node_err(c, n, "too many rules in runtime.rules: at most %u", TG_MAX_RT_RULES - 1);
+		return;
+	}
+	rt->rules = calloc(count + 1, sizeof(*rt->rules));
+	lines = calloc(count + 1, sizeof(*lines));
+	cols = calloc(count + 1, sizeof(*cols));
+	if (!rt->rules || !lines || !cols) {
+		free(lines);
+		free(cols);
+		c->oom = true;
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !c->stop; it++) {
+		size_t i = (size_t)(it - n->data.sequence.items.start);
+		yaml_node_t *item = node_at(c, *it);
+		struct tg_rt_rule_conf *r = &rt->rules[rt->n_rules];
+		size_t j;
+
+		snprintf(w, sizeof(w), "runtime.rules[%zu]", i);
+		if (!item || !parse_rt_rule(c, item, w, r))
+			continue;
+		/* at most 255 rules: a linear search for the duplicate name is fine */
+		for (j = 0; j < rt->n_rules; j++)
+			if (!strcmp(rt->rules[j].name, r->name))
+				break;
+		if (j < rt->n_rules) {
+			node_err(c, item, "duplicate rule name '%s' (first at %u:%u)",
+				 show(r->name).s, lines[j], cols[j]);
+			continue;
+		}
+		lines[rt->n_rules] = LINE(item);
+		cols[rt->n_rules] = COL(item);
+		rt->n_rules++;
+	}
+	free(lines);
+	free(cols);
+}
+
+static void parse_rt_monitor(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	uint32_t m = 0;
+	char w[48];
+
+	if (!expect(c, n, YAML_SEQUENCE_NODE, "runtime.monitor"))
+		return;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		int t;
+
+		snprintf(w, sizeof(w), "runtime.monitor[%zu]",
+			 (size_t)(it - n->data.sequence.items.start));
+		t = item ? parse_word(c, item, w, "event type", rt_type_names, TG_RT_EXEC,
+				      RT_TYPES_EXPECTED)
+			 : -1;
+		if (t < 0)
+			continue;
+		if (m & (1u << t))
+			node_err(c, item, "duplicate event type '%s' in runtime.monitor",
+				 rt_type_names[t - 1]);
+		m |= 1u << t;
+	}
+	c->cfg.runtime.monitor = m;
+}
+
+static bool hex16(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return i == 16;
+}
+
+static void add_bpf_tag(struct pctx *c, yaml_node_t *n, const char *s, size_t unused)
+{
+	struct tg_runtime_config *rt = &c->cfg.runtime;
+	char tag[17];
+
+	(void)unused;
+	if (!hex16(s)) {
+		node_err(c, n,
+			 "invalid BPF program tag '%s' in runtime.bpf_allowlist: expected 16 "
+			 "hexadecimal digits (bpftool prog show: tag)",
+			 show(s).s);
+		return;
+	}
+	for (size_t i = 0; i < 17; i++)
+		tag[i] = (char)tolower((unsigned char)s[i]);
+	for (size_t i = 0; i < rt->n_bpf_allowlist; i++)
+		if (!strcmp(rt->bpf_allowlist[i], tag)) {
+			node_err(c, n, "duplicate tag '%s' in runtime.bpf_allowlist", tag);
+			return;
+		}
+	push_str(c, &rt->bpf_allowlist, &rt->n_bpf_allowlist, tag);
+}
+
+static void add_learn_tenant(struct pctx *c, yaml_node_t *n, const char *s, size_t unused)
+{
+	struct tg_runtime_config *rt = &c->cfg.runtime;
+
+	(void)unused;
+	if (tenant_index(c, s) < 0) {
+		node_err(c, n, "unknown tenant '%s' in runtime.seccomp_learn", show(s).s);
+		return;
+	}
+	for (size_t i = 0; i < rt->n_seccomp_learn; i++)
+		if (!strcmp(rt->seccomp_learn[i], s)) {
+			node_err(c, n, "duplicate tenant '%s' in runtime.seccomp_learn", show(s).s);
+			return;
+		}
+	push_str(c, &rt->seccomp_learn, &rt->n_seccomp_learn, s);
+}
+
+#define RT_RATE_MAX 10000000u /* events per second per tenant */
+
+static bool parse_rt_count(struct pctx *c, yaml_node_t *n, const char *where, uint64_t *out)
+{
+	const char *s = scalar(c, n, where);
+
+	if (s && decimal_in(s, 1, RT_RATE_MAX, out))
+		return true;
+	if (s)
+		node_err(c, n, "invalid %s '%s': expected a decimal integer from 1 to %u", where,
+			 show(s).s, RT_RATE_MAX);
+	return false;
+}
+
+enum {
+	RT_RULES,
+	RT_MONITOR,
+	RT_RATE,
+	RT_BURST,
+	RT_INVENTORY,
+	RT_INVENTORY_PATH,
+	RT_BPF_ALLOWLIST,
+	RT_SECCOMP_LEARN,
+	RT_MAX
+};
+static const char *const runtime_keys[] = { "rules",	     "monitor",	      "events_per_second",
+					    "events_burst",  "inventory",     "inventory_path",
+					    "bpf_allowlist", "seccomp_learn", NULL };
+static const struct keyspec runtime_spec = {
+	runtime_keys, NULL,
+	"rules, monitor, events_per_second, events_burst, inventory, inventory_path, "
+	"bpf_allowlist or seccomp_learn"
+};
+
+static bool is_null_scalar(const yaml_node_t *n);
+
+static void parse_runtime(struct pctx *c, yaml_node_t *n)
+{
+	struct tg_runtime_config *rt = &c->cfg.runtime;
+	yaml_node_pair_t *slot[RT_MAX] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+
+	rt->enabled = true;
+	rt->monitor = TG_RT_MONITOR_DEFAULT;
+	rt->events_per_sec = TG_DEFAULT_RT_EVENTS_PER_SEC;
+	rt->inventory = true;
+	/* runtime: with nothing under it (null) is runtime security with the defaults */
+	if (n && is_null_scalar(n) && visit(c, n)) {
+		rt->events_burst = 2 * rt->events_per_sec;
+		return;
+	}
+	if (!map_collect(c, n, "runtime", &runtime_spec, slot))
+		return;
+	if (slot[RT_RULES])
+		parse_rt_rules(c, value_of(c, slot[RT_RULES]));
+	if (slot[RT_MONITOR])
+		parse_rt_monitor(c, value_of(c, slot[RT_MONITOR]));
+	if (slot[RT_RATE])
+		parse_rt_count(c, value_of(c, slot[RT_RATE]), "runtime.events_per_second",
+			       &rt->events_per_sec);
+	if (slot[RT_BURST])
+		parse_rt_count(c, value_of(c, slot[RT_BURST]), "runtime.events_burst",
+			       &rt->events_burst);
+	if (slot[RT_INVENTORY])
+		parse_bool(c, value_of(c, slot[RT_INVENTORY]), "runtime.inventory", &rt->inventory);
+	if (slot[RT_INVENTORY_PATH]) {
+		v = value_of(c, slot[RT_INVENTORY_PATH]);
+		s = scalar(c, v, "runtime.inventory_path");
+		if (s && path_ok(s, false))
+			set_str(c, &rt->inventory_path, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid runtime.inventory_path '%s': expected an absolute path, "
+				 "e.g. %s",
+				 show(s).s, TG_DEFAULT_INVENTORY);
+	}
+	if (slot[RT_BPF_ALLOWLIST])
+		scalar_list(c, value_of(c, slot[RT_BPF_ALLOWLIST]), "runtime.bpf_allowlist",
+			    add_bpf_tag, 0);
+	if (slot[RT_SECCOMP_LEARN]) {
+		v = value_of(c, slot[RT_SECCOMP_LEARN]);
+		if (v && v->type == YAML_SEQUENCE_NODE)
+			scalar_list(c, v, "runtime.seccomp_learn", add_learn_tenant, 0);
+		else if (v && v->type == YAML_MAPPING_NODE && visit(c, v))
+			node_err(c, v,
+				 "runtime.seccomp_learn: expected true, false or a list of tenant "
+				 "names");
+		else if (v)
+			parse_bool(c, v, "runtime.seccomp_learn", &rt->seccomp_learn_all);
+	}
+	if (!rt->events_burst)
+		rt->events_burst = 2 * rt->events_per_sec;
+}
+
 enum {
 	TOP_NODE,
 	TOP_TENANTS,
@@ -3007,14 +3454,15 @@ enum {
 	TOP_ISOLATION,
 	TOP_OUTPUTS,
 	TOP_AGENT,
+	TOP_RUNTIME,
 	TOP_MAX
 };
-static const char *const top_keys[] = { "node",	  "tenants",   "classes", "billing", "flows",
-					"uplink", "isolation", "outputs", "agent",   NULL };
-static const char *const top_unsupported[] = { "runtime", NULL };
+static const char *const top_keys[] = { "node",	 "tenants", "classes",	 "billing",
+					"flows", "uplink",  "isolation", "outputs",
+					"agent", "runtime", NULL };
 static const struct keyspec top_spec = {
-	top_keys, top_unsupported,
-	"node, tenants, classes, billing, flows, uplink, isolation, outputs or agent"
+	top_keys, NULL,
+	"node, tenants, classes, billing, flows, uplink, isolation, outputs, agent or runtime"
 };
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
@@ -3044,6 +3492,8 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_outputs(c, value_of(c, slot[TOP_OUTPUTS]));
 	if (slot[TOP_AGENT])
 		parse_agent(c, value_of(c, slot[TOP_AGENT]));
+	if (slot[TOP_RUNTIME])
+		parse_runtime(c, value_of(c, slot[TOP_RUNTIME]));
 }
 
 /*
@@ -3627,8 +4077,10 @@ static int fill_defaults(struct tg_config *cfg)
 		cfg->events_path = strdup(TG_DEFAULT_EVENTS);
 	if (!cfg->audit_path)
 		cfg->audit_path = strdup(TG_DEFAULT_AUDIT);
+	if (cfg->runtime.enabled && !cfg->runtime.inventory_path)
+		cfg->runtime.inventory_path = strdup(TG_DEFAULT_INVENTORY);
 	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir || !cfg->events_path ||
-	    !cfg->audit_path)
+	    !cfg->audit_path || (cfg->runtime.enabled && !cfg->runtime.inventory_path))
 		return -ENOMEM;
 	return 0;
 }
@@ -3861,6 +4313,10 @@ void tg_config_free(struct tg_config *cfg)
 	free(cfg->guard.block);
 	free(cfg->guard.rules);
 	free(cfg->guard.honeypot_sources);
+	free(cfg->runtime.rules);
+	free(cfg->runtime.inventory_path);
+	free_strings(cfg->runtime.bpf_allowlist, cfg->runtime.n_bpf_allowlist);
+	free_strings(cfg->runtime.seccomp_learn, cfg->runtime.n_seccomp_learn);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

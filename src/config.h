@@ -22,6 +22,8 @@
 #define TG_DEFAULT_AUDIT "/var/log/tollgate/audit.log"
 #define TG_DEFAULT_INVENTORY "/var/lib/tollgate/inventory.db"
 #define TG_DEFAULT_RT_EVENTS_PER_SEC 1000 /* runtime.events_per_second, per tenant */
+/* runtime.monitor when not given: every type but open (too many) */
+#define TG_RT_MONITOR_DEFAULT (((1u << TG_RT_TYPES) - 2) & ~(1u << TG_RT_OPEN))
 
 struct tg_cidr {
 	int family;	  /* AF_INET or AF_INET6 */
@@ -122,15 +124,15 @@ struct tg_guard_rule_conf {
 
 /* runtime.rules[] (docs/runtime.md). */
 struct tg_rt_rule_conf {
-	char name[64];		    /* required, unique; events and the audit log name it */
-	char tenant[TG_NAME_MAX];   /* "" = every tenant */
-	uint32_t type;		    /* enum tg_rt_type */
-	char path[TG_RT_PATH];	    /* "" = any; a glob (*, ?, [..]) or a literal path/prefix */
-	char comm[32];		    /* "" = any; a glob on the process name (16 bytes) */
-	uint32_t open_flags;	    /* TG_RT_O_* any of which must be set; 0 = any (open) */
-	int64_t uid;		    /* -1 = any */
-	uint8_t action;		    /* TG_RA_ALERT (default) or TG_RA_KILL */
-	unsigned line;		    /* where it was written, for messages */
+	char name[64];		  /* required, unique; events and the audit log name it */
+	char tenant[TG_NAME_MAX]; /* "" = every tenant */
+	uint32_t type;		  /* enum tg_rt_type */
+	char path[TG_RT_PATH];	  /* "" = any; a glob (*, ?, [..]) or a literal path/prefix */
+	char comm[32];		  /* "" = any; a glob on the process name (16 bytes) */
+	uint32_t open_flags;	  /* TG_RT_O_* any of which must be set; 0 = any (open) */
+	int64_t uid;		  /* -1 = any */
+	uint8_t action;		  /* TG_RA_ALERT (default) or TG_RA_KILL */
+	unsigned line;		  /* where it was written, for messages */
 };
 
 /* runtime: absent means no runtime security at all (enabled false). */
@@ -138,15 +140,15 @@ struct tg_runtime_config {
 	bool enabled;
 	struct tg_rt_rule_conf *rules;
 	size_t n_rules;
-	uint32_t monitor;	    /* bit 1 << TG_RT_*: runtime.monitor; default every type but open */
-	uint64_t events_per_sec;    /* per tenant, default TG_DEFAULT_RT_EVENTS_PER_SEC */
-	uint64_t events_burst;	    /* default 2 * events_per_sec */
-	bool inventory;		    /* runtime.inventory, default true */
-	char *inventory_path;	    /* runtime.inventory_path, default TG_DEFAULT_INVENTORY */
-	char **bpf_allowlist;	    /* runtime.bpf_allowlist: program tags (16 hex digits) */
+	uint32_t monitor; /* bit 1 << TG_RT_*: runtime.monitor; default every type but open */
+	uint64_t events_per_sec; /* per tenant, default TG_DEFAULT_RT_EVENTS_PER_SEC */
+	uint64_t events_burst;	 /* default 2 * events_per_sec */
+	bool inventory;		 /* runtime.inventory, default true */
+	char *inventory_path;	 /* runtime.inventory_path, default TG_DEFAULT_INVENTORY */
+	char **bpf_allowlist;	 /* runtime.bpf_allowlist: program tags (16 hex digits) */
 	size_t n_bpf_allowlist;
-	bool seccomp_learn_all;	    /* runtime.seccomp_learn: true */
-	char **seccomp_learn;	    /* runtime.seccomp_learn: [tenant, ...] */
+	bool seccomp_learn_all; /* runtime.seccomp_learn: true */
+	char **seccomp_learn;	/* runtime.seccomp_learn: [tenant, ...] */
 	size_t n_seccomp_learn;
 };
 

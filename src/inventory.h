@@ -27,8 +27,7 @@ int tg_inventory_add(struct tg_inventory *inv, const char *tenant, const char *p
  * order; a non-zero return from fn stops the walk and is returned. */
 typedef int (*tg_inventory_fn)(const char *tenant, const char *path, enum tg_inv_kind kind,
 			       int64_t first_s, int64_t last_s, void *arg);
-int tg_inventory_each(struct tg_inventory *inv, const char *tenant, tg_inventory_fn fn,
-		      void *arg);
+int tg_inventory_each(struct tg_inventory *inv, const char *tenant, tg_inventory_fn fn, void *arg);
 void tg_inventory_close(struct tg_inventory *inv);
 
 #endif /* TG_INVENTORY_H */

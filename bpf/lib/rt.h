@@ -70,8 +70,7 @@ static __always_inline struct tg_rt_count *tg_rt_count_cell(__u32 tenant, __u32 
 
 /* One GCRA step on the tenant's budget, without a lock (two CPUs racing lose at most one
  * charge: an event more may pass, none is refused wrongly). */
-static __always_inline bool tg_rt_budget_take(__u32 tenant, const struct tg_rt_conf *c,
-					      __u64 now)
+static __always_inline bool tg_rt_budget_take(__u32 tenant, const struct tg_rt_conf *c, __u64 now)
 {
 	__u64 *tat, old, t;
 
