@@ -645,7 +645,15 @@ void tg_sc_profile_print(FILE *out, const struct tg_sc_profile *p)
 		fputs(i ? ", " : "", out);
 		print_arch(out, p->arches[i]);
 	}
-	fprintf(out, "],\n  \"syscalls\": [");
+	fprintf(out, "],\n");
+	if (p->flag_log || p->flag_spec_allow || p->flag_tsync)
+		fprintf(out, "  \"flags\": [%s%s%s%s%s],\n",
+			p->flag_log ? "\"SECCOMP_FILTER_FLAG_LOG\"" : "",
+			p->flag_log && (p->flag_spec_allow || p->flag_tsync) ? ", " : "",
+			p->flag_spec_allow ? "\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"" : "",
+			p->flag_spec_allow && p->flag_tsync ? ", " : "",
+			p->flag_tsync ? "\"SECCOMP_FILTER_FLAG_TSYNC\"" : "");
+	fprintf(out, "  \"syscalls\": [");
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct tg_sc_rule *r = &p->rules[i];
 
