@@ -26,7 +26,7 @@ CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-in
 		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE $(FIXBUF_CFLAGS)
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lcjson $(shell pkg-config --libs libfixbuf 2>/dev/null)
+LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lcjson -lseccomp -ljson-c $(shell pkg-config --libs libfixbuf 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(OUT)
 
@@ -44,12 +44,13 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
 BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost \
-	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast
+	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast $(OUT)/bench/seccomp_learn
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
-	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables libcjson-dev
+	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables libcjson-dev \
+	    libseccomp-dev libjson-c-dev strace
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
@@ -191,6 +192,14 @@ $(OUT)/bench/cap_cost: bench/cap_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(
 $(OUT)/bench/guard_cost: bench/guard_cost.c bench/test_run.h $(OUT)/empty_xdp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/bench/seccomp_learn: bench/seccomp_learn.c $(OUT)/empty_rawtp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+$(OUT)/empty_rawtp.skel.h: $(OUT)/empty_rawtp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_rawtp_bpf > $@
 
 $(OUT)/empty_xdp.skel.h: $(OUT)/empty_xdp.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -21,6 +21,10 @@ echo "== caps: cost per packet"
 "$B/bench/cap_cost" || exit 1
 
 echo
+echo "== seccomp learning: cost per syscall (raw_tp/sys_enter)"
+"$B/bench/seccomp_learn" || exit 1
+
+echo
 echo "== flow table harvest: batch against per-key, 1M entries"
 "$B/bench/flow_harvest" || exit 1
 

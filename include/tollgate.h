@@ -714,4 +714,23 @@ struct tg_rt_ruleset {
 	__u32 n_rules;
 };
 
+/*
+ * Seccomp learning (docs/seccomp.md): bpf/seccomp.bpf.c on raw_tp/sys_enter sets, for the
+ * tasks of tenants whose flag in tg_sc_learn is set, the bit of each syscall number they
+ * issue in the tenant's cell of tg_sc_sets (arrays of TG_MAX_TENANTS, pinned by name).
+ */
+#define TG_SC_NR_MAX 512 /* syscall numbers learned per ABI: 0 .. TG_SC_NR_MAX - 1 */
+#define TG_SC_WORDS (TG_SC_NR_MAX / 64)
+
+enum tg_sc_flags {
+	TG_SC_F_NATIVE_BIG = 1 << 0, /* a native number >= TG_SC_NR_MAX (x32, or invalid) */
+	TG_SC_F_COMPAT_BIG = 1 << 1, /* the same for a 32-bit (ia32) syscall */
+};
+
+struct tg_sc_set {
+	__u64 native[TG_SC_WORDS]; /* x86_64 syscall numbers */
+	__u64 compat[TG_SC_WORDS]; /* ia32 numbers (32-bit tasks, int 0x80) */
+	__u64 flags;		   /* enum tg_sc_flags */
+};
+
 #endif /* TOLLGATE_H */

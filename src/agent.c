@@ -43,6 +43,7 @@
 #include "netlink.h"
 #include "policy.h"
 #include "runtime.h"
+#include "seccomp_learn.h"
 #include "store.h"
 
 struct agent {
@@ -56,6 +57,7 @@ struct agent {
 	struct tg_events *ev;
 	struct tg_runtime *rt;		/* runtime security, NULL without a runtime section */
 	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
+	struct tg_sc_learner *sc; /* seccomp learning, loaded while some tenant learns */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err; /* last audit write error, reported once */
 };
@@ -280,6 +282,9 @@ static int apply_isolation(struct agent *a)
 			strerror(-err));
 		return err;
 	}
+	err = tg_sc_apply(&a->sc, a->maps, a->cfg.pin_path, &a->cfg, &a->ap);
+	if (err)
+		return err; /* said by tg_sc_apply */
 	tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
 	return 0;
 }
@@ -530,6 +535,7 @@ static void agent_close(struct agent *a)
 	tg_bpf_watch_close(a->bpf_watch);
 	tg_events_close(a->ev);
 	tg_store_close(a->store);
+	tg_sc_close(a->sc);
 	tg_datapath_close(a->dp);
 	tg_applied_free(&a->ap);
 	if (a->lock_fd >= 0) {

@@ -36,5 +36,7 @@ int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
 int cmd_bpf_inventory(int argc, char **argv);
 int cmd_relevance(int argc, char **argv);
+int cmd_seccomp_profile(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 #endif /* TG_CLI_H */

@@ -21,6 +21,7 @@
 #include "datapath.h"
 #include "mounts.h"
 #include "runtime.h"
+#include "seccomp_learn.h"
 
 static pid_t agent_pid(const struct tg_paths *p)
 {
@@ -122,6 +123,8 @@ static int purge(const struct tg_paths *p)
 		}
 	}
 	err = tg_rt_purge_pins(p->pin_path); /* the runtime's own maps */
+	if (!err)
+		err = tg_sc_purge(p->pin_path);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/%s", p->pin_path, TG_SOCKS_PIN);

@@ -24,13 +24,15 @@ static const struct {
 	{ "audit", cmd_audit, "verify the hash chain of an audit log" },
 	{ "bpf-inventory", cmd_bpf_inventory, "every BPF program, map and link; known or not" },
 	{ "relevance", cmd_relevance, "which vulnerabilities of a report are loaded at runtime" },
+	{ "seccomp-profile", cmd_seccomp_profile, "OCI seccomp profile a tenant's syscalls made" },
+	{ "exec", cmd_exec, "run a command in a tenant's cgroup (--seccomp: under a profile)" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: tollgate COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n`tollgate COMMAND --help` for a command's options.\n");
 }
 
