@@ -178,6 +178,8 @@ struct tg_lpm6_key {
 enum tg_tenant_meta_flags {
 	TG_TENANT_IN_USE = 1 << 0,     /* id allocated; never reused while the pins live */
 	TG_TENANT_CONFIGURED = 1 << 1, /* present in the configuration the agent runs */
+	TG_CLASSES_PRESENT = 1 << 2,   /* tg_class_meta[0] only: tg_class4/6 may hold entries;
+					* clear, the meters skip them (class internet) */
 };
 
 /* tg_tenant_meta: array indexed by tenant id; names make the pins self-describing,
@@ -404,6 +406,19 @@ struct tg_gset4_key {
 	__u32 prefixlen;
 	__u32 scope;
 	__u8 addr[4];
+};
+
+/* tg_bans_any (array, one __u32): non-zero while the ban tries may hold entries, so that
+ * an uplink with no bans walks neither. Whoever adds a ban raises it after the insert
+ * (the guard's detectors, `tollgate block`); only the agent's sweep lowers it, when it
+ * found no ban left: it lowers it, looks again, and raises it if a ban came meanwhile. */
+
+/* tg_gset4_hint (array, one element): bit s is set when some prefix of tg_gset4, in any
+ * scope, overlaps the /16 whose top 16 bits are s. A source in a /16 with no bit set
+ * skips both trie walks. User space keeps it a superset of the trie at every moment. */
+#define TG_GSET4_HINT_WORDS (65536 / 64)
+struct tg_gset4_hint {
+	__u64 w[TG_GSET4_HINT_WORDS];
 };
 
 struct tg_gset6_key {

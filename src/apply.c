@@ -111,6 +111,20 @@ static int assign_class_ids(const struct tg_maps *m, const struct tg_config *cfg
 	return 0;
 }
 
+/* TG_CLASSES_PRESENT in tg_class_meta[0] (class internet's entry). */
+static int set_classes_present(const struct tg_maps *m, bool on)
+{
+	uint32_t zero = 0;
+	struct tg_class_meta cm;
+
+	if (bpf_map_lookup_elem(m->class_meta, &zero, &cm))
+		return -errno;
+	if (!!(cm.flags & TG_CLASSES_PRESENT) == on)
+		return 0;
+	cm.flags = on ? cm.flags | TG_CLASSES_PRESENT : cm.flags & ~(uint32_t)TG_CLASSES_PRESENT;
+	return bpf_map_update_elem(m->class_meta, &zero, &cm, BPF_ANY) ? -errno : 0;
+}
+
 static void cidr_key(const struct tg_cidr *c, void *key)
 {
 	if (c->family == AF_INET) {
@@ -196,6 +210,10 @@ static int sync_tries(const struct tg_maps *m, const struct tg_config *cfg,
 	want = calloc(cap ? cap : 1, sizeof(*want));
 	if (!want)
 		return -ENOMEM;
+	/* The meters look at the class tries only while the flag says they may hold
+	 * entries: raised before any goes in, lowered after the last is out. */
+	if (cfg->n_classes)
+		err = set_classes_present(m, true);
 	for (int f = 0; !err && f < 2; f++) {
 		int family = families[f];
 		size_t ksz =
@@ -214,6 +232,8 @@ static int sync_tries(const struct tg_maps *m, const struct tg_config *cfg,
 				       family, a->class_ids[c]);
 		err = sync_lpm(family == AF_INET ? m->class4 : m->class6, ksz, want, n);
 	}
+	if (!err && cfg->n_classes == 0)
+		err = set_classes_present(m, false);
 	free(want);
 	return err;
 }

@@ -57,6 +57,21 @@ static int ban_key(const struct tg_maps *m, const struct tg_cidr *c, int *fd, st
 	return 0;
 }
 
+/* tg_bans_any (include/tollgate.h): raised after every insert, lowered by the sweep. */
+static int bans_any_set(const struct tg_maps *m, uint32_t v)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(m->bans_any, &zero, &v, BPF_ANY) ? -errno : 0;
+}
+
+static bool trie_empty(int fd)
+{
+	struct tg_lpm6_key k;
+
+	return bpf_map_get_next_key(fd, NULL, &k) && errno == ENOENT;
+}
+
 int tg_ban_add(const struct tg_maps *m, const struct tg_cidr *c, uint64_t ttl_ms, uint8_t origin,
 	       uint32_t rule, uint64_t *expires_ns)
 {
@@ -73,6 +88,9 @@ int tg_ban_add(const struct tg_maps *m, const struct tg_cidr *c, uint64_t ttl_ms
 		b.expires_ns = b.created_ns + ttl_ms * 1000000ull;
 	if (bpf_map_update_elem(fd, &k, &b, BPF_ANY))
 		return -errno;
+	err = bans_any_set(m, 1);
+	if (err)
+		return err;
 	if (expires_ns)
 		*expires_ns = b.expires_ns;
 	return 0;
@@ -171,5 +189,11 @@ int tg_bans_sweep(const struct tg_maps *m, uint64_t now_ns,
 			cb(&v[i], ctx);
 	}
 	free(v);
-	return removed;
+	/* Bans left: the packet path must look (a ban pinned by an older agent, too).
+	 * None: lower the flag, then look again, and raise it if one came meanwhile. */
+	if ((size_t)removed < n)
+		err = bans_any_set(m, 1);
+	else if (!(err = bans_any_set(m, 0)) && (!trie_empty(m->bans4) || !trie_empty(m->bans6)))
+		err = bans_any_set(m, 1);
+	return err ? err : removed;
 }

@@ -18,7 +18,7 @@ struct tg_maps {
 	int policy, buckets, quota, drops, deny4, deny6, peers, cgroups, conns, events;
 	int event_limit;
 	int guard, gset4, gset6, guard_groups, bans4, bans6, sources, syn, valid, honey_flows;
-	int guard_evlimit;
+	int guard_evlimit, gset4_hint, bans_any;
 };
 
 /* clang-format off */
@@ -28,7 +28,7 @@ struct tg_maps {
 	X(policy) X(buckets) X(quota) X(drops) X(deny4) X(deny6) X(peers) X(cgroups) \
 	X(conns) X(events) X(event_limit) \
 	X(guard) X(gset4) X(gset6) X(guard_groups) X(bans4) X(bans6) X(sources) X(syn) \
-	X(valid) X(honey_flows) X(guard_evlimit)
+	X(valid) X(honey_flows) X(guard_evlimit) X(gset4_hint) X(bans_any)
 /* clang-format on */
 
 void tg_maps_init(struct tg_maps *m);

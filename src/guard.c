@@ -591,9 +591,29 @@ static int entry_cmp(const void *x, const void *y)
 		      sizeof(((const struct tg_gset_entry *)x)->key));
 }
 
-/* The entries of one family, with their groups' slots, into the family's trie. */
-static int sync_family(int fd, const struct tg_guard_compiled *c, const struct slots *s, int family)
+/* The /16s the IPv4 entries overlap (struct tg_gset4_hint). */
+static void hint_of(const struct tg_gset_entry *v, size_t n, struct tg_gset4_hint *h)
 {
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < n; i++) {
+		const struct tg_gset4_key *k = (const void *)v[i].key;
+		unsigned bits = k->prefixlen - 32;
+		uint32_t first = (uint32_t)k->addr[0] << 8 | k->addr[1];
+		uint32_t count = bits >= 16 ? 1 : 1u << (16 - bits);
+
+		first &= bits >= 16 ? 0xffff : ~(count - 1) & 0xffff;
+		for (uint32_t s16 = first; s16 < first + count; s16++)
+			h->w[s16 / 64] |= 1ull << (s16 % 64);
+	}
+}
+
+/* The entries of one family, with their groups' slots, into the family's trie. For IPv4
+ * the hint covers the old and the new entries while the trie changes, then the new. */
+static int sync_family(int fd, int hint_fd, const struct tg_guard_compiled *c,
+		       const struct slots *s, int family)
+{
+	static const uint32_t zero;
+	struct tg_gset4_hint *want = NULL, *both = NULL;
 	struct tg_gset_entry *v = malloc((c->n_entries ? c->n_entries : 1) * sizeof(*v));
 	size_t n = 0;
 	int err;
@@ -608,9 +628,29 @@ static int sync_family(int fd, const struct tg_guard_compiled *c, const struct s
 			v[n].val.group = s->of[v[n].val.group];
 		n++;
 	}
+	if (family == AF_INET) {
+		want = malloc(sizeof(*want));
+		both = malloc(sizeof(*both));
+		if (!want || !both || bpf_map_lookup_elem(hint_fd, &zero, both)) {
+			err = want && both ? -errno : -ENOMEM;
+			goto out;
+		}
+		hint_of(v, n, want);
+		for (size_t i = 0; i < TG_GSET4_HINT_WORDS; i++)
+			both->w[i] |= want->w[i];
+		if (bpf_map_update_elem(hint_fd, &zero, both, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
 	err = tg_map_sync(
 		fd, family == AF_INET ? sizeof(struct tg_gset4_key) : sizeof(struct tg_gset6_key),
 		v, n, sizeof(*v), offsetof(struct tg_gset_entry, val), entry_cmp);
+	if (!err && want && bpf_map_update_elem(hint_fd, &zero, want, BPF_ANY))
+		err = -errno;
+out:
+	free(want);
+	free(both);
 	free(v);
 	return err;
 }
@@ -680,9 +720,9 @@ int tg_guard_apply(const struct tg_maps *m, const struct tg_config *cfg,
 	}
 	err = place_groups(m->guard_groups, &c, s);
 	if (!err)
-		err = sync_family(m->gset4, &c, s, AF_INET);
+		err = sync_family(m->gset4, m->gset4_hint, &c, s, AF_INET);
 	if (!err)
-		err = sync_family(m->gset6, &c, s, AF_INET6);
+		err = sync_family(m->gset6, -1, &c, s, AF_INET6);
 	if (!err && bpf_map_update_elem(m->guard, &zero, &conf, BPF_ANY))
 		err = -errno;
 	if (!err)

@@ -53,6 +53,30 @@ struct {
 	__type(value, __u8[TG_SIG_SCAN]);
 } tg_sig_buf SEC(".maps");
 
+/* Per-source rates at high rates: each CPU takes up to TG_SRC_BATCH packets (and their
+ * bytes) from a source's shared bucket at once, in one compare-and-swap, and spends them
+ * from a slot of its own, so most packets of a fast source touch neither the shared
+ * table nor a contended cache line. A batch is never more than TG_SRC_BATCH_NS of the
+ * configured rate, and never more than conforms at the moment it is taken, so a source
+ * gets at most that much less than its rate per CPU (tokens left in a slot that is
+ * reused), never more; below TG_SRC_BATCH packets per TG_SRC_BATCH_NS of rate every
+ * packet is judged alone, exactly. Direct-mapped by a hash of the source. */
+#define TG_SRC_BATCH 16
+#define TG_SRC_BATCH_NS 1000000ull /* 1 ms */
+#define TG_SRC_SLOTS 1024
+struct tg_src_slot {
+	struct tg_src_key key;
+	__u32 packets; /* left in the batch */
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_SRC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tg_src_slot);
+} tg_src_slots SEC(".maps");
+
 /* Global per-reason event budget (tat of a GCRA at TG_GEV_GLOBAL_RATE). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -259,7 +283,13 @@ static __always_inline __u32 tg_gset_lookup(const struct tg_pkt *p, __u32 scope,
 
 	if (p->family == 4) {
 		struct tg_gset4_key k = { .prefixlen = 64, .scope = bpf_htonl(scope) };
+		const struct tg_gset4_hint *h;
+		__u32 zero = 0, s16;
 
+		s16 = (__u32)p->src[0] << 8 | p->src[1];
+		h = bpf_map_lookup_elem(&tg_gset4_hint, &zero);
+		if (h && !(h->w[(s16 >> 6) & (TG_GSET4_HINT_WORDS - 1)] & (1ull << (s16 & 63))))
+			return TG_GA_NONE; /* no prefix anywhere in this /16 */
 		__builtin_memcpy(k.addr, p->src, 4);
 		v = bpf_map_lookup_elem(&tg_gset4, &k);
 	} else {
@@ -273,6 +303,10 @@ static __always_inline __u32 tg_gset_lookup(const struct tg_pkt *p, __u32 scope,
 
 static __always_inline struct tg_ban *tg_ban_lookup(const struct tg_pkt *p)
 {
+	__u32 zero = 0, *any = bpf_map_lookup_elem(&tg_bans_any, &zero);
+
+	if (any && !*any)
+		return NULL; /* no bans anywhere: no trie walk */
 	if (p->family == 4) {
 		struct tg_lpm4_key k = { .prefixlen = 32 };
 
@@ -284,6 +318,15 @@ static __always_inline struct tg_ban *tg_ban_lookup(const struct tg_pkt *p)
 		__builtin_memcpy(k.addr, p->src, 16);
 		return bpf_map_lookup_elem(&tg_bans6, &k);
 	}
+}
+
+/* After a ban went in: the packet path must look at the tries (TG_BANS_ANY). */
+static __always_inline void tg_bans_raise(void)
+{
+	__u32 zero = 0, *any = bpf_map_lookup_elem(&tg_bans_any, &zero);
+
+	if (any)
+		*any = 1;
 }
 
 /* Bans the packet's source address (a host prefix) for ttl_ns. */
@@ -309,6 +352,7 @@ static __always_inline void tg_ban_source(struct tg_gctx *g, __u8 origin, __u32 
 		__builtin_memcpy(k.addr, g->p.src, 16);
 		bpf_map_update_elem(&tg_bans6, &k, &b, BPF_ANY);
 	}
+	tg_bans_raise();
 	tg_guard_event(g, TG_EV_BAN, TG_REASON_BAN, b.action, rule, 1, ttl_ns);
 }
 
@@ -597,17 +641,137 @@ static __always_inline bool tg_syn_flood(struct tg_gctx *g)
 }
 
 /* A source's bucket (created on first sight). */
+static __always_inline struct tg_src_state *tg_source_of(const struct tg_src_key *k)
+{
+	struct tg_src_state *s, fresh = {};
+
+	s = bpf_map_lookup_elem(&tg_sources, k);
+	if (s)
+		return s;
+	bpf_map_update_elem(&tg_sources, k, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&tg_sources, k);
+}
+
 static __always_inline struct tg_src_state *tg_source(struct tg_gctx *g)
 {
 	struct tg_src_key k = {};
-	struct tg_src_state *s, fresh = {};
 
 	tg_src_key_of(&k, &g->p, g->conf->src_prefix4, g->conf->src_prefix6);
-	s = bpf_map_lookup_elem(&tg_sources, &k);
-	if (s)
-		return s;
-	bpf_map_update_elem(&tg_sources, &k, &fresh, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&tg_sources, &k);
+	return tg_source_of(&k);
+}
+
+/* How many units of size `units` conform at once in the bucket at *tat (0: not even
+ * one), given at most want; charges them. The packet-by-packet rule: unit i conforms
+ * while tat + i * cost - now <= burst. */
+static __always_inline __u64 tg_gcra_take(__u64 *tat, const struct tg_rate *r, __u64 units,
+					  __u64 want, __u64 now)
+{
+	__u64 cost, old, t, room, n;
+
+	if (!r->scale)
+		return want; /* no limit of this kind */
+	cost = tg_rate_cost(r, units);
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		old = *(volatile __u64 *)tat;
+		t = old > now ? old : now;
+		if (t - now > r->burst_ns)
+			return 0;
+		room = r->burst_ns - (t - now);
+		n = cost ? room / cost + 1 : want;
+		if (n > want)
+			n = want;
+		if (__sync_val_compare_and_swap(tat, old, t + n * cost) == old)
+			return n;
+	}
+	return 1;
+}
+
+/* Packets of this size that TG_SRC_BATCH_NS of the rate allows, at most TG_SRC_BATCH. */
+static __always_inline __u64 tg_src_batch(const struct tg_rate *r, __u64 units)
+{
+	__u64 cost;
+
+	if (!r->scale)
+		return TG_SRC_BATCH;
+	cost = tg_rate_cost(r, units);
+	if (!cost || TG_SRC_BATCH_NS / cost >= TG_SRC_BATCH)
+		return TG_SRC_BATCH;
+	return TG_SRC_BATCH_NS / cost;
+}
+
+static __always_inline bool tg_src_key_eq(const struct tg_src_key *a, const struct tg_src_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+static __always_inline __u32 tg_src_slot_of(const struct tg_src_key *k)
+{
+	__u32 h = ((const __u32 *)k)[1] ^ ((const __u32 *)k)[2] ^ ((const __u32 *)k)[3] ^
+		  ((const __u32 *)k)[4];
+
+	return (h * 2654435761u) >> 22; /* TG_SRC_SLOTS = 1 << 10 */
+}
+
+/* A frame of `bytes` from source k that this CPU's slot could not cover: does it conform
+ * to the source's packet and bit rates? Charges it, and leaves the rest of the batch in
+ * slot idx. A global function: verified once, on its own, which keeps the main program's
+ * paths from multiplying by this one's; only a batch's first packet pays the call. */
+__noinline int tg_source_refill(const struct tg_guard_conf *c, const struct tg_src_key *k,
+				__u64 bytes, __u64 now, __u32 idx)
+{
+	struct tg_src_state *src;
+	struct tg_src_slot *slot;
+	__u64 want, n;
+
+	if (!c || !k)
+		return 1;
+	src = tg_source_of(k);
+	if (!src)
+		return 1; /* no room to track it: not limited */
+	want = tg_src_batch(&c->src_pps, 1);
+	n = tg_src_batch(&c->src_bps, bytes);
+	if (n < want)
+		want = n;
+	/* Packets first, then their bytes; what the bytes refuse is given back to the
+	 * packet bucket (a dropped packet costs no budget). */
+	n = tg_gcra_take(&src->tat_packets, &c->src_pps, 1, want > 1 ? want : 1, now);
+	if (!n)
+		return 0;
+	want = tg_gcra_take(&src->tat_bytes, &c->src_bps, bytes, n, now);
+	if (want < n && c->src_pps.scale)
+		__sync_fetch_and_add(&src->tat_packets, -(n - want) * tg_rate_cost(&c->src_pps, 1));
+	if (!want)
+		return 0;
+	slot = bpf_map_lookup_elem(&tg_src_slots, &idx);
+	if (slot && want > 1) {
+		slot->key = *k;
+		slot->packets = want - 1;
+		slot->bytes = (want - 1) * bytes;
+	}
+	return 1;
+}
+
+/* Does the frame conform to its source's rates? Charges it: from this CPU's batch when
+ * it holds one for the source, else from the shared bucket (tg_source_refill). */
+static __always_inline bool tg_source_conforms(struct tg_gctx *g)
+{
+	const struct tg_guard_conf *c = g->conf;
+	struct tg_src_key k = {};
+	struct tg_src_slot *slot;
+	__u32 idx;
+
+	tg_src_key_of(&k, &g->p, c->src_prefix4, c->src_prefix6);
+	idx = tg_src_slot_of(&k);
+	slot = bpf_map_lookup_elem(&tg_src_slots, &idx);
+	if (slot && slot->packets && slot->bytes >= g->bytes && tg_src_key_eq(&slot->key, &k)) {
+		slot->packets--;
+		slot->bytes -= g->bytes;
+		return true;
+	}
+	return tg_source_refill(c, &k, g->bytes, tg_gnow(g), idx);
 }
 
 /* Verdict codes of the guard besides the XDP actions. */
@@ -671,9 +835,7 @@ static __always_inline int tg_guard_run(struct tg_gctx *g)
 		return v;
 
 	if (c->flags & TG_GUARD_SRC_LIMIT) {
-		src = tg_source(g);
-		if (src && (!tg_gcra_cas(&src->tat_packets, &c->src_pps, 1, tg_gnow(g)) ||
-			    !tg_gcra_cas(&src->tat_bytes, &c->src_bps, g->bytes, tg_gnow(g)))) {
+		if (!tg_source_conforms(g)) {
 			if (c->src_ban_ns)
 				tg_ban_source(g, TG_BAN_RATE, c->rule_src_rate, c->src_ban_ns);
 			tg_guard_acted(g, TG_REASON_SRC_RATE, TG_GA_DROP, c->rule_src_rate);
@@ -739,7 +901,8 @@ static __always_inline int tg_xdp_finish(struct tg_gctx *g, const struct tg_ifac
 			       .segs = 1,
 			       .bytes = g->bytes,
 			       .dst_known = g->tenant_known,
-			       .dst_tenant = g->tenant };
+			       .dst_tenant = g->tenant,
+			       .now = g->now };
 
 	struct xdp_md *ctx = g->ctx;
 	void *meta, *data;

@@ -242,6 +242,14 @@ struct {
 } tg_gset4 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_gset4_hint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_gset4_hint SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, TG_MAX_GUARD_CIDRS);
 	__type(key, struct tg_gset6_key);
@@ -276,6 +284,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_bans6 SEC(".maps");
+
+/* Non-zero while tg_bans4/6 may hold entries (include/tollgate.h, TG_BANS_ANY). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tg_bans_any SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

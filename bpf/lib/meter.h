@@ -48,6 +48,16 @@ static __always_inline __u64 tg_now_ns(void)
 	return t ? t : bpf_ktime_get_ns();
 }
 
+/* Are there classes to look up (TG_CLASSES_PRESENT)? Without, every frame is internet
+ * and two trie walks are saved. */
+static __always_inline bool tg_classes_present(void)
+{
+	__u32 zero = 0;
+	const struct tg_class_meta *cm = bpf_map_lookup_elem(&tg_class_meta, &zero);
+
+	return !cm || (cm->flags & TG_CLASSES_PRESENT);
+}
+
 /* Fragments: the first one (offset 0) carries the ports and leaves them behind for the
  * rest of its datagram; a later one whose first was not seen gets ports 0 and the
  * orphan flag, so it still lands in exactly one flow. */
@@ -79,9 +89,10 @@ static __always_inline void tg_frag_ports(const struct tg_pkt *p, struct tg_flow
 /* Adds a packet to its flow. Another CPU may insert the same key between our lookup and
  * our insert; then the insert fails with EEXIST and the second lookup finds it. */
 static __always_inline void tg_flow_add(const struct tg_flow_key *k, __u64 segs, __u64 bytes,
-					__u8 tcp_flags, __u32 class_id)
+					__u8 tcp_flags, __u32 class_id, __u64 now)
 {
-	__u64 now = tg_now();
+	if (!now)
+		now = tg_now();
 	struct tg_flow *f;
 
 	f = bpf_map_lookup_elem(&tg_flows, k);
@@ -153,6 +164,7 @@ struct tg_frame {
 	__u8 hw_vlan_present;
 	__u8 dst_known;	  /* dst_tenant holds the owner of the destination address */
 	__u32 dst_tenant; /* (the uplink guard looked it up already) */
+	__u64 now;	  /* the frame's time when a stage read it already, else 0 */
 };
 
 /* Attribution, classification, flow and billing: everything after the parse, the same
@@ -202,8 +214,9 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 		tg_stat_add(TG_STAT_UNPARSED_BYTES, fr->bytes);
 		tg_unparsed_add(-err, fr->segs, fr->bytes);
 	} else {
-		class_id = tg_lpm_lookup(&tg_class4, &tg_class6, p->family,
-					 dir == TG_DIR_INGRESS ? p->src : p->dst);
+		if (tg_classes_present())
+			class_id = tg_lpm_lookup(&tg_class4, &tg_class6, p->family,
+						 dir == TG_DIR_INGRESS ? p->src : p->dst);
 		k.tenant_id = tenant;
 		k.family = p->family;
 		k.proto = p->l4_proto;
@@ -224,7 +237,7 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 		__builtin_memcpy(k.dst, p->dst, 16);
 		if (p->frag)
 			tg_frag_ports(p, &k);
-		tg_flow_add(&k, fr->segs, fr->bytes, p->tcp_flags, class_id);
+		tg_flow_add(&k, fr->segs, fr->bytes, p->tcp_flags, class_id, fr->now);
 	}
 
 	if (tenant == TG_TENANT_UNATTRIBUTED) {

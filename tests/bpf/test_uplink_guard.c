@@ -28,10 +28,12 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "bans.h"
 #include "cli.h"
 #include "config.h"
 #include "datapath.h"
 #include "events.h"
+#include "guard.h"
 #include "policy.h"
 #include "tap.h"
 
@@ -250,6 +252,25 @@ static void write_conf(void)
 		tap_check(0, "cannot write tg_guard: %s", strerror(errno));
 }
 
+/* The documented duty of whoever writes tg_gset4: the /16s a prefix overlaps are set in
+ * tg_gset4_hint (a superset of the trie; nothing is cleared here). */
+static void hint_add(const struct tg_cidr *c)
+{
+	struct tg_gset4_hint h;
+	uint32_t zero = 0, first = (uint32_t)c->addr[0] << 8 | c->addr[1], n;
+
+	if (bpf_map_lookup_elem(m->gset4_hint, &zero, &h)) {
+		tap_check(0, "cannot read tg_gset4_hint: %s", strerror(errno));
+		return;
+	}
+	n = c->prefixlen >= 16 ? 1 : 1u << (16 - c->prefixlen);
+	first &= ~(n - 1);
+	for (uint32_t s16 = first; s16 < first + n; s16++)
+		h.w[s16 / 64] |= 1ull << (s16 % 64);
+	if (bpf_map_update_elem(m->gset4_hint, &zero, &h, BPF_ANY))
+		tap_check(0, "cannot write tg_gset4_hint: %s", strerror(errno));
+}
+
 static void gset(uint32_t scope, const char *cidr, struct tg_gset_val v, bool del)
 {
 	struct tg_cidr c;
@@ -265,6 +286,8 @@ static void gset(uint32_t scope, const char *cidr, struct tg_gset_val v, bool de
 		memcpy(k.addr, c.addr, 4);
 		err = del ? bpf_map_delete_elem(m->gset4, &k)
 			  : bpf_map_update_elem(m->gset4, &k, &v, BPF_ANY);
+		if (!err && !del)
+			hint_add(&c);
 	} else {
 		struct tg_gset6_key k = { .prefixlen = 32 + c.prefixlen, .scope = htonl(scope) };
 
@@ -282,6 +305,7 @@ static void ban(const char *cidr, uint64_t expires, bool del)
 		.expires_ns = expires, .origin = TG_BAN_MANUAL, .action = TG_GA_DROP, .rule = 8
 	};
 	struct tg_lpm4_key k;
+	uint32_t zero = 0, one = 1;
 	struct tg_cidr c;
 
 	tg_parse_cidr(cidr, &c);
@@ -289,6 +313,8 @@ static void ban(const char *cidr, uint64_t expires, bool del)
 	memcpy(k.addr, c.addr, 4);
 	if (del ? bpf_map_delete_elem(m->bans4, &k) : bpf_map_update_elem(m->bans4, &k, &b, 0))
 		tap_check(0, "cannot write the ban %s: %s", cidr, strerror(errno));
+	if (!del && bpf_map_update_elem(m->bans_any, &zero, &one, BPF_ANY))
+		tap_check(0, "cannot raise tg_bans_any: %s", strerror(errno));
 }
 
 /* ---- cases ---- */
@@ -383,6 +409,31 @@ static void bans(void)
 	       XDP_PASS, web, 0);
 	ban("100.64.0.0/16", 0, 1);
 	ban("198.51.100.0/24", 0, 1);
+
+	/* tg_bans_any: the sweep lowers it once no ban is left, an insert raises it */
+	{
+		struct tg_cidr c;
+		uint32_t zero = 0, any = 7;
+		int swept = tg_bans_sweep(m, clock_ns, NULL, NULL);
+
+		tap_check(swept == 0 && !bpf_map_lookup_elem(m->bans_any, &zero, &any) && any == 0,
+			  "the sweep finds no ban left and lowers tg_bans_any (%d, %u)", swept,
+			  any);
+		tg_parse_cidr("100.66.0.0/16", &c);
+		tap_check(tg_ban_add(m, &c, 0, TG_BAN_MANUAL, 8, NULL) == 0 &&
+				  !bpf_map_lookup_elem(m->bans_any, &zero, &any) && any == 1,
+			  "tollgate block's insert raises it (%u)", any);
+		expect("and the new ban holds at once",
+		       &(struct spec){ "100.66.3.4", "10.3.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, web,
+		       TG_REASON_BAN);
+		swept = tg_bans_sweep(m, clock_ns, NULL, NULL);
+		tap_check(swept == 0 && !bpf_map_lookup_elem(m->bans_any, &zero, &any) && any == 1,
+			  "a sweep with a ban left keeps it raised (%u)", any);
+		tg_ban_del(m, &c);
+		tg_bans_sweep(m, clock_ns, NULL, NULL);
+		tap_check(!bpf_map_lookup_elem(m->bans_any, &zero, &any) && any == 0,
+			  "unblocked and swept: lowered again (%u)", any);
+	}
 }
 
 /* n frames of spec at the current instant: how many passed, and the drop cell's delta. */
@@ -436,6 +487,12 @@ static void source_rates(void)
 		pass == want && dropped == 1 &&
 			events_of(TG_EV_BAN, TG_REASON_BAN, 4, TG_GA_DROP) == 1,
 		"rate_limit with ban_ttl: the first packet over the rate bans its source (event)");
+	{
+		uint32_t zero = 0, any = 0;
+
+		tap_check(!bpf_map_lookup_elem(m->bans_any, &zero, &any) && any == 1,
+			  "the program raised tg_bans_any with its ban (%u)", any);
+	}
 	expect("the banned source is dropped as banned", &b, XDP_DROP, db, TG_REASON_BAN);
 	clock_ns += 6 * SEC_NS;
 	expect("after its 5 s TTL the ban has expired", &b, XDP_PASS, db, 0);
@@ -460,6 +517,116 @@ static void source_rates(void)
 	}
 	conf = (struct tg_guard_conf){ 0 };
 	write_conf();
+}
+
+/* Fast sources: above TG_SRC_BATCH packets per millisecond of rate the program takes
+ * batches from the shared bucket (lib/guard.h); on one CPU at one instant the counts
+ * must still be the GCRA rule's, floor(b / c) + 1, and a packet the bit rate refuses
+ * must cost the packet rate nothing. */
+static void source_rates_batched(void)
+{
+	struct spec a = { "192.0.2.91", "10.4.0.2", IPPROTO_UDP, 1, 2 };
+	struct spec b = { "192.0.2.92", "10.4.0.2", IPPROTO_UDP, 1, 2 };
+	uint64_t dropped, cost;
+	struct frame f;
+	int want, pass;
+
+	conf = (struct tg_guard_conf){ .flags = TG_GUARD_ON | TG_GUARD_SRC_LIMIT,
+				       .src_prefix4 = 32,
+				       .src_prefix6 = 128,
+				       .rule_src_rate = 4 };
+	tg_rate_compute(100000, 1000, &conf.src_pps); /* 100k/s: 10 us each, burst 10 ms */
+	write_conf();
+	clock_ns += 100 * SEC_NS;
+	want = (int)(10000000 / 10000) + 1;
+	pass = burst(&a, 2000, db, TG_REASON_SRC_RATE, &dropped);
+	tap_check(pass == want && dropped == (uint64_t)(2000 - want),
+		  "100k packets/s, burst 10 ms, batched: %d of 2000 at one instant pass (want %d), "
+		  "%llu counted",
+		  pass, want, (unsigned long long)dropped);
+	clock_ns += 1000000;
+	pass = burst(&a, 500, db, TG_REASON_SRC_RATE, &dropped);
+	tap_check(pass == 100, "1 ms later exactly 100 more pass (%d)", pass);
+
+	/* 10 Mbit/s = 1.25e6 B/s, burst 1250 bytes, beside 20k packets/s, burst 5 ms */
+	build(&f, &b);
+	tg_rate_compute(20000, 100, &conf.src_pps);
+	tg_rate_compute(1250000, 1250, &conf.src_bps);
+	write_conf();
+	clock_ns += 100 * SEC_NS;
+	cost = (uint64_t)f.len * SEC_NS / 1250000;
+	want = (int)(1000000 / cost) + 1;
+	pass = burst(&b, 400, db, TG_REASON_SRC_RATE, &dropped);
+	tap_check(pass >= want - 1 && pass <= want && dropped == (uint64_t)(400 - pass),
+		  "10 Mbit/s, burst 1250 bytes, batched: %d frames of %zu bytes pass (want %d)",
+		  pass, f.len, want);
+	/* 2 ms on, the bytes allow a full burst again; had the 400 - pass refused frames
+	 * been charged to the packet rate (50 us each), it would still be refusing. */
+	clock_ns += 2000000;
+	pass = burst(&b, 400, db, TG_REASON_SRC_RATE, &dropped);
+	tap_check(pass >= want - 1 && pass <= want,
+		  "frames the bit rate refused cost the packet rate nothing: %d pass again", pass);
+	conf = (struct tg_guard_conf){ 0 };
+	write_conf();
+}
+
+/* The sets as the compiler writes them (src/guard.c), hint included: a /7 marks 512 /16s,
+ * a /24 one, and a source in an unmarked /16 is not looked up at all. */
+static void compiled_sets(void)
+{
+	static const char yaml[] = "tenants:\n"
+				   "  - name: web\n"
+				   "    cidrs: [10.3.0.0/24, \"fd00:3::/64\"]\n"
+				   "  - name: db\n"
+				   "    cidrs: [10.4.0.0/24]\n"
+				   "uplink:\n"
+				   "  interfaces: [eth0]\n"
+				   "  blocklist: [12.0.0.0/7, 172.16.5.0/24]\n";
+	static const char none[] = "tenants:\n"
+				   "  - name: web\n"
+				   "    cidrs: [10.3.0.0/24, \"fd00:3::/64\"]\n"
+				   "  - name: db\n"
+				   "    cidrs: [10.4.0.0/24]\n";
+	struct tg_config c2 = {}, c0 = {};
+	struct tg_diags d = {};
+	struct tg_gset4_hint h;
+	uint32_t zero = 0, marked = 0;
+
+	if (!tap_check(tg_config_parse("sets", yaml, sizeof(yaml) - 1, &c2, &d) == 0 &&
+			       tg_config_parse("none", none, sizeof(none) - 1, &c0, &d) == 0 &&
+			       tg_guard_apply(m, &c2, &ap, true) == 0,
+		       "a blocklist compiled and applied"))
+		goto out;
+	if (!bpf_map_lookup_elem(m->gset4_hint, &zero, &h))
+		for (int i = 0; i < TG_GSET4_HINT_WORDS; i++)
+			marked += __builtin_popcountll(h.w[i]);
+	tap_check(marked == 512 + 1, "the hint marks the /16s the prefixes overlap: %u (want 513)",
+		  marked);
+	expect("12.0.0.0/7: a source at its start is dropped",
+	       &(struct spec){ "12.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
+	       TG_REASON_GUARD_DENY);
+	expect("12.0.0.0/7: a source in its last /16 is dropped",
+	       &(struct spec){ "13.255.200.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
+	       TG_REASON_GUARD_DENY);
+	expect("172.16.5.0/24: dropped",
+	       &(struct spec){ "172.16.5.9", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
+	       TG_REASON_GUARD_DENY);
+	expect("the same /16 outside the /24 passes",
+	       &(struct spec){ "172.16.6.9", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
+	expect("an unmarked /16 passes",
+	       &(struct spec){ "14.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
+	tap_check(tg_guard_apply(m, &c0, &ap, true) == 0, "the blocklist removed");
+	marked = 0;
+	if (!bpf_map_lookup_elem(m->gset4_hint, &zero, &h))
+		for (int i = 0; i < TG_GSET4_HINT_WORDS; i++)
+			marked += __builtin_popcountll(h.w[i]);
+	tap_check(marked == 0, "and the hint is empty again (%u)", marked);
+	expect("12.0.0.1 passes once the blocklist is gone",
+	       &(struct spec){ "12.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
+out:
+	tg_config_free(&c2);
+	tg_config_free(&c0);
+	tg_diags_free(&d);
 }
 
 static char addr_buf[64][32];
@@ -775,6 +942,8 @@ int main(void)
 	sets();
 	bans();
 	source_rates();
+	source_rates_batched();
+	compiled_sets();
 	syn_flood();
 	syn_cookies();
 	honeypot();
