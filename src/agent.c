@@ -57,7 +57,7 @@ struct agent {
 	struct tg_events *ev;
 	struct tg_runtime *rt;		/* runtime security, NULL without a runtime section */
 	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
-	struct tg_sc_learner *sc; /* seccomp learning, loaded while some tenant learns */
+	struct tg_sc_learner *sc;	/* seccomp learning, loaded while some tenant learns */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err; /* last audit write error, reported once */
 };
