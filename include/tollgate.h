@@ -413,13 +413,11 @@ struct tg_gset4_key {
  * (the guard's detectors, `tollgate block`); only the agent's sweep lowers it, when it
  * found no ban left: it lowers it, looks again, and raises it if a ban came meanwhile. */
 
-/* tg_gset4_hint (array, one element): bit s is set when some prefix of tg_gset4, in any
- * scope, overlaps the /16 whose top 16 bits are s. A source in a /16 with no bit set
- * skips both trie walks. User space keeps it a superset of the trie at every moment. */
-#define TG_GSET4_HINT_WORDS (65536 / 64)
-struct tg_gset4_hint {
-	__u64 w[TG_GSET4_HINT_WORDS];
-};
+/* tg_gset4_hint (array of TG_GSET4_HINT_WORDS __u64, mmapable, 2 MiB): bit b of word w is
+ * set when some prefix of tg_gset4, in any scope, overlaps the /24 whose top 24 bits are
+ * w * 64 + b. A source in an unmarked /24 skips both trie walks. User space keeps it a
+ * superset of the trie at every moment. */
+#define TG_GSET4_HINT_WORDS (1u << 18)
 
 struct tg_gset6_key {
 	__u32 prefixlen;

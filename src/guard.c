@@ -591,30 +591,15 @@ static int entry_cmp(const void *x, const void *y)
 		      sizeof(((const struct tg_gset_entry *)x)->key));
 }
 
-/* The /16s the IPv4 entries overlap (struct tg_gset4_hint). */
-static void hint_of(const struct tg_gset_entry *v, size_t n, struct tg_gset4_hint *h)
-{
-	memset(h, 0, sizeof(*h));
-	for (size_t i = 0; i < n; i++) {
-		const struct tg_gset4_key *k = (const void *)v[i].key;
-		unsigned bits = k->prefixlen - 32;
-		uint32_t first = (uint32_t)k->addr[0] << 8 | k->addr[1];
-		uint32_t count = bits >= 16 ? 1 : 1u << (16 - bits);
-
-		first &= bits >= 16 ? 0xffff : ~(count - 1) & 0xffff;
-		for (uint32_t s16 = first; s16 < first + count; s16++)
-			h->w[s16 / 64] |= 1ull << (s16 % 64);
-	}
-}
-
 /* The entries of one family, with their groups' slots, into the family's trie. For IPv4
- * the hint covers the old and the new entries while the trie changes, then the new. */
+ * the hint (tg_gset4_hint) covers the old and the new entries while the trie changes,
+ * then only the new: each word is stored whole, so the program reads the old or the new
+ * word, never a torn one. */
 static int sync_family(int fd, int hint_fd, const struct tg_guard_compiled *c,
 		       const struct slots *s, int family)
 {
-	static const uint32_t zero;
-	struct tg_gset4_hint *want = NULL, *both = NULL;
 	struct tg_gset_entry *v = malloc((c->n_entries ? c->n_entries : 1) * sizeof(*v));
+	uint64_t *want = NULL, *live = NULL;
 	size_t n = 0;
 	int err;
 
@@ -629,28 +614,31 @@ static int sync_family(int fd, int hint_fd, const struct tg_guard_compiled *c,
 		n++;
 	}
 	if (family == AF_INET) {
-		want = malloc(sizeof(*want));
-		both = malloc(sizeof(*both));
-		if (!want || !both || bpf_map_lookup_elem(hint_fd, &zero, both)) {
-			err = want && both ? -errno : -ENOMEM;
+		want = calloc(TG_GSET4_HINT_WORDS, sizeof(*want));
+		live = want ? tg_hint4_map(hint_fd) : NULL;
+		if (!want || !live) {
+			err = want ? -errno : -ENOMEM;
 			goto out;
 		}
-		hint_of(v, n, want);
+		for (size_t i = 0; i < n; i++) {
+			const struct tg_gset4_key *k = (const void *)v[i].key;
+
+			tg_hint4_mark(want, k->addr, k->prefixlen - 32);
+		}
 		for (size_t i = 0; i < TG_GSET4_HINT_WORDS; i++)
-			both->w[i] |= want->w[i];
-		if (bpf_map_update_elem(hint_fd, &zero, both, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
+			if (want[i] & ~live[i])
+				__atomic_fetch_or(&live[i], want[i], __ATOMIC_SEQ_CST);
 	}
 	err = tg_map_sync(
 		fd, family == AF_INET ? sizeof(struct tg_gset4_key) : sizeof(struct tg_gset6_key),
 		v, n, sizeof(*v), offsetof(struct tg_gset_entry, val), entry_cmp);
-	if (!err && want && bpf_map_update_elem(hint_fd, &zero, want, BPF_ANY))
-		err = -errno;
+	if (!err && live)
+		for (size_t i = 0; i < TG_GSET4_HINT_WORDS; i++)
+			if (live[i] != want[i])
+				__atomic_store_n(&live[i], want[i], __ATOMIC_SEQ_CST);
 out:
+	tg_hint4_unmap(live);
 	free(want);
-	free(both);
 	free(v);
 	return err;
 }

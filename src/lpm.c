@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <bpf/bpf.h>
@@ -151,4 +152,32 @@ int tg_map_sync(int fd, size_t key_sz, void *want, size_t n, size_t elem_sz, siz
 		err = delete_all(fd, stale, n_stale, elem_sz);
 	free(stale);
 	return err;
+}
+
+void tg_hint4_mark(uint64_t *words, const uint8_t *addr, unsigned prefixlen)
+{
+	uint32_t count = prefixlen >= 24 ? 1 : 1u << (24 - prefixlen);
+	uint32_t b = ((uint32_t)addr[0] << 16 | (uint32_t)addr[1] << 8 | addr[2]) & ~(count - 1);
+	uint32_t end = b + count;
+
+	for (; b < end && (b & 63); b++)
+		words[b / 64] |= 1ull << (b % 64);
+	for (; b + 64 <= end; b += 64)
+		words[b / 64] = ~0ull;
+	for (; b < end; b++)
+		words[b / 64] |= 1ull << (b % 64);
+}
+
+uint64_t *tg_hint4_map(int fd)
+{
+	void *p = mmap(NULL, (size_t)TG_GSET4_HINT_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void tg_hint4_unmap(uint64_t *words)
+{
+	if (words)
+		munmap(words, (size_t)TG_GSET4_HINT_WORDS * sizeof(uint64_t));
 }

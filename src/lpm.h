@@ -42,4 +42,11 @@ int tg_map_sync(int fd, size_t key_sz, void *want, size_t n, size_t elem_sz, siz
 int tg_map_remove_stale(int fd, size_t key_sz, const void *want, size_t n, size_t elem_sz,
 			int (*cmp)(const void *, const void *));
 
+/* tg_gset4_hint (include/tollgate.h): sets in words (TG_GSET4_HINT_WORDS of them) the
+ * bits of every /24 that the IPv4 prefix addr/prefixlen overlaps. */
+void tg_hint4_mark(uint64_t *words, const uint8_t *addr, unsigned prefixlen);
+/* The hint map of fd, mapped shared (it is BPF_F_MMAPABLE); NULL with errno set. */
+uint64_t *tg_hint4_map(int fd);
+void tg_hint4_unmap(uint64_t *words);
+
 #endif /* TG_LPM_H */

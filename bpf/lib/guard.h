@@ -283,13 +283,12 @@ static __always_inline __u32 tg_gset_lookup(const struct tg_pkt *p, __u32 scope,
 
 	if (p->family == 4) {
 		struct tg_gset4_key k = { .prefixlen = 64, .scope = bpf_htonl(scope) };
-		const struct tg_gset4_hint *h;
-		__u32 zero = 0, s16;
+		__u32 a24 = (__u32)p->src[0] << 16 | (__u32)p->src[1] << 8 | p->src[2];
+		__u32 w = a24 >> 6;
+		const __u64 *h = bpf_map_lookup_elem(&tg_gset4_hint, &w);
 
-		s16 = (__u32)p->src[0] << 8 | p->src[1];
-		h = bpf_map_lookup_elem(&tg_gset4_hint, &zero);
-		if (h && !(h->w[(s16 >> 6) & (TG_GSET4_HINT_WORDS - 1)] & (1ull << (s16 & 63))))
-			return TG_GA_NONE; /* no prefix anywhere in this /16 */
+		if (h && !(*h & (1ull << (a24 & 63))))
+			return TG_GA_NONE; /* no prefix anywhere in this /24 */
 		__builtin_memcpy(k.addr, p->src, 4);
 		v = bpf_map_lookup_elem(&tg_gset4, &k);
 	} else {

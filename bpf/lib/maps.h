@@ -243,9 +243,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, TG_GSET4_HINT_WORDS);
 	__type(key, __u32);
-	__type(value, struct tg_gset4_hint);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tg_gset4_hint SEC(".maps");
 

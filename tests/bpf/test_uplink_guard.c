@@ -34,6 +34,7 @@
 #include "datapath.h"
 #include "events.h"
 #include "guard.h"
+#include "lpm.h"
 #include "policy.h"
 #include "tap.h"
 
@@ -252,23 +253,32 @@ static void write_conf(void)
 		tap_check(0, "cannot write tg_guard: %s", strerror(errno));
 }
 
-/* The documented duty of whoever writes tg_gset4: the /16s a prefix overlaps are set in
+/* The documented duty of whoever writes tg_gset4: the /24s a prefix overlaps are set in
  * tg_gset4_hint (a superset of the trie; nothing is cleared here). */
 static void hint_add(const struct tg_cidr *c)
 {
-	struct tg_gset4_hint h;
-	uint32_t zero = 0, first = (uint32_t)c->addr[0] << 8 | c->addr[1], n;
+	uint64_t *h = tg_hint4_map(m->gset4_hint);
 
-	if (bpf_map_lookup_elem(m->gset4_hint, &zero, &h)) {
-		tap_check(0, "cannot read tg_gset4_hint: %s", strerror(errno));
+	if (!h) {
+		tap_check(0, "cannot map tg_gset4_hint: %s", strerror(errno));
 		return;
 	}
-	n = c->prefixlen >= 16 ? 1 : 1u << (16 - c->prefixlen);
-	first &= ~(n - 1);
-	for (uint32_t s16 = first; s16 < first + n; s16++)
-		h.w[s16 / 64] |= 1ull << (s16 % 64);
-	if (bpf_map_update_elem(m->gset4_hint, &zero, &h, BPF_ANY))
-		tap_check(0, "cannot write tg_gset4_hint: %s", strerror(errno));
+	tg_hint4_mark(h, c->addr, c->prefixlen);
+	tg_hint4_unmap(h);
+}
+
+/* Bits set in the hint (the /24s marked). */
+static unsigned hint_marked(void)
+{
+	uint64_t *h = tg_hint4_map(m->gset4_hint);
+	unsigned n = 0;
+
+	if (!h)
+		return UINT32_MAX;
+	for (uint32_t i = 0; i < TG_GSET4_HINT_WORDS; i++)
+		n += __builtin_popcountll(h[i]);
+	tg_hint4_unmap(h);
+	return n;
 }
 
 static void gset(uint32_t scope, const char *cidr, struct tg_gset_val v, bool del)
@@ -570,8 +580,8 @@ static void source_rates_batched(void)
 	write_conf();
 }
 
-/* The sets as the compiler writes them (src/guard.c), hint included: a /7 marks 512 /16s,
- * a /24 one, and a source in an unmarked /16 is not looked up at all. */
+/* The sets as the compiler writes them (src/guard.c), hint included: a /7 marks 2^17
+ * /24s, a /24 and a /28 one each, and a source in an unmarked /24 is not looked up. */
 static void compiled_sets(void)
 {
 	static const char yaml[] = "tenants:\n"
@@ -581,7 +591,7 @@ static void compiled_sets(void)
 				   "    cidrs: [10.4.0.0/24]\n"
 				   "uplink:\n"
 				   "  interfaces: [eth0]\n"
-				   "  blocklist: [12.0.0.0/7, 172.16.5.0/24]\n";
+				   "  blocklist: [12.0.0.0/7, 172.16.5.0/24, 172.16.7.16/28]\n";
 	static const char none[] = "tenants:\n"
 				   "  - name: web\n"
 				   "    cidrs: [10.3.0.0/24, \"fd00:3::/64\"]\n"
@@ -589,19 +599,17 @@ static void compiled_sets(void)
 				   "    cidrs: [10.4.0.0/24]\n";
 	struct tg_config c2 = {}, c0 = {};
 	struct tg_diags d = {};
-	struct tg_gset4_hint h;
-	uint32_t zero = 0, marked = 0;
+	unsigned marked;
 
 	if (!tap_check(tg_config_parse("sets", yaml, sizeof(yaml) - 1, &c2, &d) == 0 &&
 			       tg_config_parse("none", none, sizeof(none) - 1, &c0, &d) == 0 &&
 			       tg_guard_apply(m, &c2, &ap, true) == 0,
 		       "a blocklist compiled and applied"))
 		goto out;
-	if (!bpf_map_lookup_elem(m->gset4_hint, &zero, &h))
-		for (int i = 0; i < TG_GSET4_HINT_WORDS; i++)
-			marked += __builtin_popcountll(h.w[i]);
-	tap_check(marked == 512 + 1, "the hint marks the /16s the prefixes overlap: %u (want 513)",
-		  marked);
+	marked = hint_marked();
+	tap_check(marked == (1u << 17) + 2,
+		  "the hint marks the /24s the prefixes overlap: %u (want %u)", marked,
+		  (1u << 17) + 2);
 	expect("12.0.0.0/7: a source at its start is dropped",
 	       &(struct spec){ "12.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
 	       TG_REASON_GUARD_DENY);
@@ -611,15 +619,17 @@ static void compiled_sets(void)
 	expect("172.16.5.0/24: dropped",
 	       &(struct spec){ "172.16.5.9", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
 	       TG_REASON_GUARD_DENY);
-	expect("the same /16 outside the /24 passes",
+	expect("the next /24 passes (unmarked: no trie walk)",
 	       &(struct spec){ "172.16.6.9", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
-	expect("an unmarked /16 passes",
+	expect("172.16.7.16/28: dropped",
+	       &(struct spec){ "172.16.7.20", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_DROP, db,
+	       TG_REASON_GUARD_DENY);
+	expect("its /24 outside the /28 passes (marked: the trie decides)",
+	       &(struct spec){ "172.16.7.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
+	expect("an unmarked /24 elsewhere passes",
 	       &(struct spec){ "14.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
 	tap_check(tg_guard_apply(m, &c0, &ap, true) == 0, "the blocklist removed");
-	marked = 0;
-	if (!bpf_map_lookup_elem(m->gset4_hint, &zero, &h))
-		for (int i = 0; i < TG_GSET4_HINT_WORDS; i++)
-			marked += __builtin_popcountll(h.w[i]);
+	marked = hint_marked();
 	tap_check(marked == 0, "and the hint is empty again (%u)", marked);
 	expect("12.0.0.1 passes once the blocklist is gone",
 	       &(struct spec){ "12.0.0.1", "10.4.0.2", IPPROTO_UDP, 1, 2 }, XDP_PASS, db, 0);
