@@ -57,7 +57,28 @@ struct report {
 	int n_problems;
 	bool rt_ok; /* the runtime's counters are pinned */
 	struct tg_rt_totals rt[TG_RT_TYPES];
+	struct rt_cell {
+		uint32_t tenant, type;
+		struct tg_rt_totals t;
+	} * rt_cells; /* the (tenant, type) cells with a count */
+	size_t n_rt_cells, cap_rt_cells;
 };
+
+static void rt_cell_add(uint32_t tenant, uint32_t type, const struct tg_rt_totals *t, void *arg)
+{
+	struct report *r = arg;
+
+	if (r->n_rt_cells == r->cap_rt_cells) {
+		size_t cap = r->cap_rt_cells ? 2 * r->cap_rt_cells : 64;
+		struct rt_cell *v = realloc(r->rt_cells, cap * sizeof(*v));
+
+		if (!v)
+			return; /* the per-type totals are still whole */
+		r->rt_cells = v;
+		r->cap_rt_cells = cap;
+	}
+	r->rt_cells[r->n_rt_cells++] = (struct rt_cell){ tenant, type, *t };
+}
 
 static const char *const stat_names[TG_STAT_MAX] = {
 	[TG_STAT_UNPARSED_PACKETS] = "unparsed_packets",
@@ -335,7 +356,32 @@ static void print_json_runtime(const struct report *r)
 		       (unsigned long long)x->dropped_budget, (unsigned long long)x->dropped_ring);
 		first = false;
 	}
-	printf("}");
+	/* the same per tenant and type (cells in tenant order, types ascending) */
+	printf("%s\"tenants\": {", first ? "" : ", ");
+	for (size_t i = 0; i < r->n_rt_cells; i++) {
+		const struct rt_cell *c = &r->rt_cells[i];
+		bool open = i == 0 || r->rt_cells[i - 1].tenant != c->tenant;
+
+		if (open) {
+			if (i)
+				printf("}, ");
+			if (c->tenant && r->meta[c->tenant].name[0])
+				tg_json_string(stdout, r->meta[c->tenant].name);
+			else if (c->tenant)
+				printf("\"tenant-%u\"", c->tenant);
+			else
+				printf("\"(host)\""); /* bpf() loads of host processes */
+			printf(": {");
+		}
+		printf("%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+		       "\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
+		       open ? "" : ", ", tg_rt_type_name(c->type),
+		       (unsigned long long)c->t.produced, (unsigned long long)c->t.delivered,
+		       (unsigned long long)(c->t.dropped_budget + c->t.dropped_ring),
+		       (unsigned long long)c->t.dropped_budget,
+		       (unsigned long long)c->t.dropped_ring);
+	}
+	printf("%s}}", r->n_rt_cells ? "}" : "");
 }
 
 static void print_json(const struct report *r, const char *pin_path)
@@ -450,7 +496,7 @@ int cmd_status(int argc, char **argv)
 		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
 	err = r && r->meta ? collect(&m, r) : -ENOMEM;
 	if (!err)
-		r->rt_ok = !tg_rt_read_totals(p.pin_path, r->rt, NULL);
+		r->rt_ok = !tg_rt_read_totals(p.pin_path, r->rt, rt_cell_add, r);
 	if (!err) {
 		if (json)
 			print_json(r, p.pin_path);
@@ -460,8 +506,10 @@ int cmd_status(int argc, char **argv)
 	} else {
 		fprintf(stderr, "tollgate: cannot read the datapath: %s\n", strerror(-err));
 	}
-	if (r)
+	if (r) {
 		free(r->meta);
+		free(r->rt_cells);
+	}
 	free(r);
 	tg_maps_close(&m);
 	return err ? 1 : 0;

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
+#include <json-c/json.h>
 
 #include "json.h"
 #include "relevance.h"
@@ -87,11 +87,27 @@ static char *dup_lower(const char *s)
 	return d;
 }
 
-static const char *str_member(const cJSON *o, const char *key)
+/* The member key of object o when it is a string, else NULL. */
+static json_object *member(json_object *o, const char *key)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	json_object *v = NULL;
 
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+	return o && json_object_is_type(o, json_type_object) &&
+			       json_object_object_get_ex(o, key, &v)
+		       ? v
+		       : NULL;
+}
+
+static const char *str_member(json_object *o, const char *key)
+{
+	json_object *v = member(o, key);
+
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static bool is_type(json_object *o, enum json_type t)
+{
+	return o && json_object_is_type(o, t);
 }
 
 /* The arch= qualifier of a package URL (pkg:deb/debian/zlib1g@1.2?arch=amd64&distro=..). */
@@ -170,27 +186,26 @@ static int report_add(struct tg_report *r, const char *id, const char *pkg, cons
 
 /* Grype: matches[] of {vulnerability: {id, severity}, artifact: {name, version, type,
  * purl}}. */
-static int parse_grype(const char *name, const cJSON *root, struct tg_report *r, char *err,
+static int parse_grype(const char *name, json_object *root, struct tg_report *r, char *err,
 		       size_t err_len)
 {
-	const cJSON *matches = cJSON_GetObjectItemCaseSensitive(root, "matches");
-	const cJSON *m;
-	size_t i = 0;
+	json_object *matches = member(root, "matches");
+	size_t i, n;
 	int rc;
 
-	if (!cJSON_IsArray(matches)) {
+	if (!is_type(matches, json_type_array)) {
 		snprintf(err, err_len, "%s: Grype report: \"matches\" is not an array", name);
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(m, matches)
-	{
-		const cJSON *vul = cJSON_GetObjectItemCaseSensitive(m, "vulnerability");
-		const cJSON *art = cJSON_GetObjectItemCaseSensitive(m, "artifact");
+	n = json_object_array_length(matches);
+	for (i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(matches, i);
+		json_object *vul = member(m, "vulnerability"), *art = member(m, "artifact");
 		const char *id = str_member(vul, "id"), *pkg = str_member(art, "name");
 		const char *ver = str_member(art, "version"), *type = str_member(art, "type");
 
-		if (!cJSON_IsObject(vul) || !cJSON_IsObject(art) || !id || !*id || !pkg || !*pkg ||
-		    !ver) {
+		if (!is_type(vul, json_type_object) || !is_type(art, json_type_object) || !id ||
+		    !*id || !pkg || !*pkg || !ver) {
 			snprintf(err, err_len,
 				 "%s: Grype report: matches[%zu] lacks vulnerability.id, "
 				 "artifact.name or artifact.version",
@@ -201,7 +216,6 @@ static int parse_grype(const char *name, const cJSON *root, struct tg_report *r,
 				str_member(art, "purl"), type && !strcmp(type, "deb"));
 		if (rc)
 			return rc;
-		i++;
 	}
 	return 0;
 }
@@ -209,39 +223,37 @@ static int parse_grype(const char *name, const cJSON *root, struct tg_report *r,
 /* Trivy: Results[] of {Class, Type, Vulnerabilities: [{VulnerabilityID, PkgName,
  * InstalledVersion, Severity, PkgIdentifier: {PURL}}]}; Debian packages are the os-pkgs
  * of Type debian (or ubuntu, which uses dpkg too). */
-static int parse_trivy(const char *name, const cJSON *root, struct tg_report *r, char *err,
+static int parse_trivy(const char *name, json_object *root, struct tg_report *r, char *err,
 		       size_t err_len)
 {
-	const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "Results");
-	const cJSON *res, *vuls, *v;
-	size_t i = 0, j;
+	json_object *results = member(root, "Results");
+	size_t i, j, n, nv;
 	int rc;
 
-	if (!cJSON_IsArray(results)) {
+	if (!is_type(results, json_type_array)) {
 		snprintf(err, err_len, "%s: Trivy report: \"Results\" is not an array", name);
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(res, results)
-	{
+	n = json_object_array_length(results);
+	for (i = 0; i < n; i++) {
+		json_object *res = json_object_array_get_idx(results, i);
+		json_object *vuls = member(res, "Vulnerabilities");
 		const char *type = str_member(res, "Type");
 		bool deb = type && (!strcmp(type, "debian") || !strcmp(type, "ubuntu"));
 
-		vuls = cJSON_GetObjectItemCaseSensitive(res, "Vulnerabilities");
-		if (vuls && !cJSON_IsNull(vuls) && !cJSON_IsArray(vuls)) {
+		/* absent or null: a target without findings */
+		if (vuls && !is_type(vuls, json_type_array)) {
 			snprintf(err, err_len,
 				 "%s: Trivy report: Results[%zu].Vulnerabilities is not an array",
 				 name, i);
 			return -EINVAL;
 		}
-		j = 0;
-		if (!cJSON_IsArray(vuls))
-			vuls = NULL; /* absent or null: a target without findings */
-		cJSON_ArrayForEach(v, vuls)
-		{
+		nv = vuls ? json_object_array_length(vuls) : 0;
+		for (j = 0; j < nv; j++) {
+			json_object *v = json_object_array_get_idx(vuls, j);
 			const char *id = str_member(v, "VulnerabilityID");
 			const char *pkg = str_member(v, "PkgName");
 			const char *ver = str_member(v, "InstalledVersion");
-			const cJSON *pid = cJSON_GetObjectItemCaseSensitive(v, "PkgIdentifier");
 
 			if (!id || !*id || !pkg || !*pkg || !ver) {
 				snprintf(
@@ -252,12 +264,10 @@ static int parse_trivy(const char *name, const cJSON *root, struct tg_report *r,
 				return -EINVAL;
 			}
 			rc = report_add(r, id, pkg, ver, str_member(v, "Severity"),
-					str_member(pid, "PURL"), deb);
+					str_member(member(v, "PkgIdentifier"), "PURL"), deb);
 			if (rc)
 				return rc;
-			j++;
 		}
-		i++;
 	}
 	return 0;
 }
@@ -266,34 +276,51 @@ int tg_report_parse(const char *name, const char *buf, size_t len, struct tg_rep
 		    size_t err_len)
 {
 	struct tg_report r = { 0 };
-	cJSON *root;
+	struct json_tokener *tok;
+	json_object *root;
 	int rc;
 
 	if (!name || !buf || !out || !err || !err_len)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLength(buf, len);
-	if (!root) {
-		const char *at = cJSON_GetErrorPtr();
-
-		snprintf(err, err_len, "%s: not valid JSON (at byte %td)", name,
-			 at && at >= buf && at <= buf + len ? at - buf : (ptrdiff_t)-1);
-		return -EINVAL;
+	if (len > INT32_MAX) {
+		snprintf(err, err_len, "%s: report too large", name);
+		return -EFBIG;
 	}
-	if (!cJSON_IsObject(root)) {
+	tok = json_tokener_new();
+	if (!tok) {
+		snprintf(err, err_len, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	root = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < len) {
+		/* trailing bytes after the value are allowed only as whitespace */
+		size_t end = json_tokener_get_parse_end(tok);
+		bool trailing_ok = root && json_tokener_get_error(tok) == json_tokener_success;
+
+		for (size_t k = end; trailing_ok && k < len; k++)
+			trailing_ok =
+				buf[k] == ' ' || buf[k] == '\n' || buf[k] == '\r' || buf[k] == '\t';
+		if (!trailing_ok) {
+			snprintf(err, err_len, "%s: not valid JSON (at byte %zu)", name, end);
+			json_object_put(root);
+			json_tokener_free(tok);
+			return -EINVAL;
+		}
+	}
+	json_tokener_free(tok);
+	if (!is_type(root, json_type_object)) {
 		snprintf(err, err_len, "%s: not a Grype or Trivy report (not a JSON object)", name);
 		rc = -EPROTONOSUPPORT;
-	} else if (cJSON_GetObjectItemCaseSensitive(root, "matches")) {
+	} else if (member(root, "matches")) {
 		r.format = TG_REPORT_GRYPE;
 		rc = parse_grype(name, root, &r, err, err_len);
-	} else if (cJSON_GetObjectItemCaseSensitive(root, "Results") ||
-		   (cJSON_GetObjectItemCaseSensitive(root, "SchemaVersion") &&
-		    cJSON_GetObjectItemCaseSensitive(root, "ArtifactName"))) {
+	} else if (member(root, "Results") ||
+		   (member(root, "SchemaVersion") && member(root, "ArtifactName"))) {
 		/* a Trivy report of a clean target may have no Results at all */
 		r.format = TG_REPORT_TRIVY;
-		rc = cJSON_GetObjectItemCaseSensitive(root, "Results")
-			     ? parse_trivy(name, root, &r, err, err_len)
-			     : 0;
+		rc = member(root, "Results") ? parse_trivy(name, root, &r, err, err_len) : 0;
 	} else {
 		snprintf(err, err_len,
 			 "%s: unknown report format: neither Grype (\"matches\") nor Trivy "
@@ -301,7 +328,7 @@ int tg_report_parse(const char *name, const char *buf, size_t len, struct tg_rep
 			 name);
 		rc = -EPROTONOSUPPORT;
 	}
-	cJSON_Delete(root);
+	json_object_put(root);
 	if (rc) {
 		if (rc == -ENOMEM)
 			snprintf(err, err_len, "%s: out of memory", name);

@@ -574,15 +574,13 @@ void tg_runtime_close(struct tg_runtime *rt)
  */
 
 int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES],
-		      struct tg_rt_totals *per_tenant)
+		      tg_rt_cell_fn cell_fn, void *arg)
 {
 	int ncpu = libbpf_num_possible_cpus(), cfd, dfd, err = 0;
 	struct tg_rt_count *v;
 	char path[512];
 
 	memset(out, 0, TG_RT_TYPES * sizeof(*out));
-	if (per_tenant)
-		memset(per_tenant, 0, TG_MAX_TENANTS * sizeof(*per_tenant));
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	snprintf(path, sizeof(path), "%s/tg_rt_counts", pin_path);
@@ -623,14 +621,8 @@ int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES]
 		out[cell % TG_RT_TYPES].delivered += t.delivered;
 		out[cell % TG_RT_TYPES].dropped_budget += t.dropped_budget;
 		out[cell % TG_RT_TYPES].dropped_ring += t.dropped_ring;
-		if (per_tenant) {
-			struct tg_rt_totals *p = &per_tenant[cell / TG_RT_TYPES];
-
-			p->produced += t.produced;
-			p->delivered += t.delivered;
-			p->dropped_budget += t.dropped_budget;
-			p->dropped_ring += t.dropped_ring;
-		}
+		if (cell_fn)
+			cell_fn(cell / TG_RT_TYPES, cell % TG_RT_TYPES, &t, arg);
 	}
 	free(v);
 	close(cfd);

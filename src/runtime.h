@@ -60,8 +60,11 @@ void tg_runtime_close(struct tg_runtime *rt);
 struct tg_rt_totals {
 	uint64_t produced, delivered, dropped_budget, dropped_ring;
 };
+/* cell, when not NULL, is called for every (tenant, type) with a count. */
+typedef void (*tg_rt_cell_fn)(uint32_t tenant, uint32_t type, const struct tg_rt_totals *t,
+			      void *arg);
 int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES],
-		      struct tg_rt_totals *per_tenant /* TG_MAX_TENANTS or NULL */);
+		      tg_rt_cell_fn cell, void *arg);
 
 /* Removes every runtime pin (tg_rt_*) under pin_path (tollgate stop --purge). */
 int tg_rt_purge_pins(const char *pin_path);

@@ -271,6 +271,14 @@ bound=$(python3 -c "import sys; print(int(2000 * (float(sys.argv[2]) - float(sys
 acme_opens=$(count_events open acme)
 check "acme's delivered opens ($acme_opens) stay within its budget over the flood ($bound)" -- \
 	test "$acme_opens" -le "$bound"
+"$TG" status --json -c "$T/tollgate.yaml" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["runtime"]["tenants"]
+a, b = t["acme"]["open"], t["beta"]["open"]
+print("# acme open: %s; beta open: %s" % (a, b))
+ok = all(x["produced"] == x["delivered"] + x["dropped_budget"] + x["dropped_ring"] for x in (a, b))
+sys.exit(0 if ok and a["dropped_budget"] > 0 and b["dropped"] == 0 else 1)'
+ok $? "per tenant: produced = delivered + dropped for acme and beta; acme dropped over budget, beta nothing"
 check "beta opened at least 100 files ($want)" -- test "$want" -ge 100
 equal "every one of beta's opens arrived (bpftrace's count)" "$(count_events open beta)" "$want"
 agent_stop
