@@ -356,8 +356,18 @@ static void print_json_runtime(const struct report *r)
 		       (unsigned long long)x->dropped_budget, (unsigned long long)x->dropped_ring);
 		first = false;
 	}
-	/* the same per tenant and type (cells in tenant order, types ascending) */
-	printf("%s\"tenants\": {", first ? "" : ", ");
+	printf("}");
+}
+
+/* "runtime_tenants": the same per tenant and type (cells in tenant order, types
+ * ascending); null when the runtime's maps are not pinned. */
+static void print_json_runtime_tenants(const struct report *r)
+{
+	if (!r->rt_ok) {
+		printf("null");
+		return;
+	}
+	printf("{");
 	for (size_t i = 0; i < r->n_rt_cells; i++) {
 		const struct rt_cell *c = &r->rt_cells[i];
 		bool open = i == 0 || r->rt_cells[i - 1].tenant != c->tenant;
@@ -381,7 +391,7 @@ static void print_json_runtime(const struct report *r)
 		       (unsigned long long)c->t.dropped_budget,
 		       (unsigned long long)c->t.dropped_ring);
 	}
-	printf("%s}}", r->n_rt_cells ? "}" : "");
+	printf("%s}", r->n_rt_cells ? "}" : "");
 }
 
 static void print_json(const struct report *r, const char *pin_path)
@@ -436,6 +446,8 @@ static void print_json(const struct report *r, const char *pin_path)
 	}
 	printf("], \"runtime\": ");
 	print_json_runtime(r);
+	printf(", \"runtime_tenants\": ");
+	print_json_runtime_tenants(r);
 	printf(", \"problems\": [");
 	for (int i = 0; i < r->n_problems; i++) {
 		printf("%s", i ? ", " : "");

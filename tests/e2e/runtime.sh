@@ -273,7 +273,7 @@ check "acme's delivered opens ($acme_opens) stay within its budget over the floo
 	test "$acme_opens" -le "$bound"
 "$TG" status --json -c "$T/tollgate.yaml" | python3 -c '
 import json, sys
-t = json.load(sys.stdin)["runtime"]["tenants"]
+t = json.load(sys.stdin)["runtime_tenants"]
 a, b = t["acme"]["open"], t["beta"]["open"]
 print("# acme open: %s; beta open: %s" % (a, b))
 ok = all(x["produced"] == x["delivered"] + x["dropped_budget"] + x["dropped_ring"] for x in (a, b))
