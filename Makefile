@@ -27,6 +27,8 @@ CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-in
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lseccomp -ljson-c $(shell pkg-config --libs libfixbuf 2>/dev/null)
+# ncurses: only `tollgate top` (src/cmd_top.c) uses it, so only the binary links it.
+CURSES_LIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(OUT)
 
@@ -50,7 +52,7 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
-	    libseccomp-dev libjson-c-dev strace
+	    libseccomp-dev libjson-c-dev strace libncurses-dev
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
@@ -111,7 +113,7 @@ $(OUT)/libtollgate-san.a: $(SAN_OBJS)
 
 $(OUT)/tollgate: src/main.c $(OUT)/libtollgate.a $(SRC_HDRS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) src/main.c $(OUT)/libtollgate.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) src/main.c $(OUT)/libtollgate.a $(LDLIBS) $(CURSES_LIBS) -o $@
 
 # Unit tests: user space only, with AddressSanitizer and UBSan.
 $(OUT)/tests/%: tests/unit/%.c tests/tap.h $(OUT)/libtollgate-san.a | $(OUT)/tests

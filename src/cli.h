@@ -27,6 +27,7 @@ int cmd_check(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tenants(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_bill(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_flows(int argc, char **argv);

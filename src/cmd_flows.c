@@ -22,12 +22,6 @@ struct row {
 	double bps, pps;
 };
 
-static int cmp_key(const void *x, const void *y)
-{
-	return memcmp(&((const struct tg_flow_entry *)x)->key,
-		      &((const struct tg_flow_entry *)y)->key, sizeof(struct tg_flow_key));
-}
-
 static int cmp_rate(const void *x, const void *y)
 {
 	const struct row *a = x, *b = y;
@@ -171,27 +165,20 @@ int cmd_flows(int argc, char **argv)
 		a = NULL;
 		na = 0;
 	}
-	if (a)
-		qsort(a, na, sizeof(*a), cmp_key);
+	tg_flows_sort_by_key(a, na);
 	rows = calloc(nb ? nb : 1, sizeof(*rows));
 	if (!rows) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < nb; i++) {
-		const struct tg_flow_entry *old;
-
 		if (tenant && b[i].key.tenant_id != tenant_id)
 			continue;
 		rows[n].e = b[i];
-		old = na ? bsearch(&b[i], a, na, sizeof(*a), cmp_key) : NULL;
 		if (secs > 0) {
-			uint64_t db = b[i].val.bytes - (old ? old->val.bytes : 0);
-			uint64_t dp = b[i].val.packets - (old ? old->val.packets : 0);
+			uint64_t db, dp;
 
-			/* a flow evicted and recreated in the window starts again from zero */
-			if (old && b[i].val.bytes < old->val.bytes)
-				db = b[i].val.bytes, dp = b[i].val.packets;
+			tg_flow_delta(&b[i], a, na, &db, &dp);
 			rows[n].bps = db * 8.0 / secs;
 			rows[n].pps = dp / secs;
 		}

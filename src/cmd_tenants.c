@@ -19,52 +19,10 @@
 #include "json.h"
 #include "rt_fields.h"
 #include "store.h"
-
-/* Isolation state of one tenant: drops by reason, quota, connections. */
-struct iso {
-	struct tg_counter drops[TG_REASON_SLOTS];
-	struct tg_policy pol;
-	struct tg_quota quota;
-	uint64_t conns;
-};
-
-static const char *quota_action(uint8_t a)
-{
-	switch (a) {
-	case TG_QUOTA_ALERT:
-		return "alert";
-	case TG_QUOTA_THROTTLE:
-		return "throttle";
-	case TG_QUOTA_BLOCK:
-		return "block";
-	default:
-		return "none";
-	}
-}
-
-static int read_iso(const struct tg_maps *m, const struct tg_tenant_meta *meta, struct iso *iso,
-		    uint32_t top)
-{
-	struct tg_counter *cells = calloc((size_t)top * TG_REASON_SLOTS, sizeof(*cells));
-	int err = cells ? tg_maps_read_drops(m, cells, top) : -ENOMEM;
-
-	for (uint32_t id = 1; !err && id < top; id++) {
-		struct iso *t = &iso[id];
-
-		if (!(meta[id].flags & TG_TENANT_IN_USE))
-			continue;
-		memcpy(t->drops, &cells[(size_t)id * TG_REASON_SLOTS], sizeof(t->drops));
-		if (bpf_map_lookup_elem(m->policy, &id, &t->pol) ||
-		    bpf_map_lookup_elem(m->quota, &id, &t->quota) ||
-		    bpf_map_lookup_elem(m->conns, &id, &t->conns))
-			err = -errno;
-	}
-	free(cells);
-	return err;
-}
+#include "tenant_state.h"
 
 /* , "drops": {...}, "quota": {...} or null, "connections": {...} or null */
-static void print_iso_json(const struct iso *t)
+static void print_iso_json(const struct tg_tenant_iso *t)
 {
 	char rb[32], when[32];
 	bool first = true;
@@ -83,7 +41,8 @@ static void print_iso_json(const struct iso *t)
 		printf("{\"limit\": %llu, \"used\": %llu, \"exceeded\": %s, \"action\": \"%s\", "
 		       "\"period_start\": ",
 		       (unsigned long long)t->pol.quota_bytes, (unsigned long long)t->quota.used,
-		       t->quota.exceeded ? "true" : "false", quota_action(t->pol.quota_action));
+		       t->quota.exceeded ? "true" : "false",
+		       tg_quota_action_name(t->pol.quota_action));
 		if (t->quota.period_start) {
 			tg_format_time((int64_t)t->quota.period_start, when, sizeof(when));
 			printf("\"%s\"}", when);
@@ -101,7 +60,7 @@ static void print_iso_json(const struct iso *t)
 		printf("null");
 }
 
-static void print_iso_table(const struct iso *t)
+static void print_iso_table(const struct tg_tenant_iso *t)
 {
 	char rb[32], when[32];
 	int n = 0;
@@ -123,7 +82,8 @@ static void print_iso_table(const struct iso *t)
 		       (unsigned long long)t->quota.used, (unsigned long long)t->pol.quota_bytes,
 		       100.0 * t->quota.used / t->pol.quota_bytes,
 		       t->quota.period_start ? when : "(period not started)",
-		       quota_action(t->pol.quota_action), t->quota.exceeded ? ", EXCEEDED" : "");
+		       tg_quota_action_name(t->pol.quota_action),
+		       t->quota.exceeded ? ", EXCEEDED" : "");
 	}
 	if (t->pol.max_connections)
 		printf("  connections: %lld of %u\n", (long long)(int64_t)t->conns,
@@ -131,8 +91,8 @@ static void print_iso_table(const struct iso *t)
 }
 
 static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
-		       const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
-		       double secs, const uint64_t *exits)
+		       const struct tg_tenant_stats *b, const struct tg_tenant_iso *iso,
+		       uint32_t top, double secs, const uint64_t *exits)
 {
 	bool first = true;
 
@@ -168,8 +128,8 @@ static void print_json(const struct tg_tenant_meta *meta, const struct tg_tenant
 }
 
 static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenant_stats *a,
-			const struct tg_tenant_stats *b, const struct iso *iso, uint32_t top,
-			double secs, const uint64_t *exits)
+			const struct tg_tenant_stats *b, const struct tg_tenant_iso *iso,
+			uint32_t top, double secs, const uint64_t *exits)
 {
 	printf("%-20s %16s %12s %12s %16s %12s %12s\n", "TENANT", "IN BYTES", "IN PKTS", "IN BIT/S",
 	       "OUT BYTES", "OUT PKTS", "OUT BIT/S");
@@ -198,18 +158,6 @@ static void print_table(const struct tg_tenant_meta *meta, const struct tg_tenan
 	}
 }
 
-/* Per-tenant totals over every class into out[0..top). */
-static int read_totals(const struct tg_maps *m, struct tg_tenant_stats *out, uint32_t top)
-{
-	struct tg_tenant_stats *cells = calloc((size_t)top * TG_MAX_CLASSES, sizeof(*cells));
-	int err = cells ? tg_maps_read_cells(m, cells, top) : -ENOMEM;
-
-	for (uint32_t id = 0; !err && id < top; id++)
-		tg_cells_tenant_total(cells, id, &out[id]);
-	free(cells);
-	return err;
-}
-
 int cmd_tenants(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
@@ -222,7 +170,7 @@ int cmd_tenants(int argc, char **argv)
 		"  -i, --interval SECONDS  rate sampling time (default 1, 0 = no rates)\n";
 	struct tg_tenant_stats *a = NULL, *b = NULL;
 	struct tg_tenant_meta *meta = NULL;
-	struct iso *iso = NULL;
+	struct tg_tenant_iso *iso = NULL;
 	uint64_t *exits = NULL;
 	const char *file = NULL;
 	double secs = 1;
@@ -276,19 +224,19 @@ int cmd_tenants(int argc, char **argv)
 	err = meta && a && b ? tg_maps_read_meta(&m, meta) : -ENOMEM;
 	if (!err) {
 		top = tg_meta_top(meta);
-		err = read_totals(&m, a, top);
+		err = tg_tenant_totals_read(&m, a, top);
 	}
 	if (!err && secs > 0) {
 		struct timespec ts = { (time_t)secs, (long)((secs - (time_t)secs) * 1e9) };
 
 		nanosleep(&ts, NULL);
-		err = read_totals(&m, b, top);
+		err = tg_tenant_totals_read(&m, b, top);
 	} else if (!err) {
 		memcpy(b, a, top * sizeof(*a));
 	}
 	if (!err) {
 		iso = calloc(top, sizeof(*iso));
-		err = iso ? read_iso(&m, meta, iso, top) : -ENOMEM;
+		err = iso ? tg_tenant_iso_read(&m, meta, iso, top) : -ENOMEM;
 	}
 	if (!err) {
 		exits = calloc((size_t)top * TG_EXIT_CLASSES, sizeof(*exits));

@@ -39,6 +39,32 @@ void tg_flow_sum(const struct tg_flow *vals, int cpus, struct tg_flow *out)
 	}
 }
 
+static int cmp_key(const void *x, const void *y)
+{
+	return memcmp(&((const struct tg_flow_entry *)x)->key,
+		      &((const struct tg_flow_entry *)y)->key, sizeof(struct tg_flow_key));
+}
+
+void tg_flows_sort_by_key(struct tg_flow_entry *e, size_t n)
+{
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_key);
+}
+
+void tg_flow_delta(const struct tg_flow_entry *now, const struct tg_flow_entry *prev, size_t n,
+		   uint64_t *bytes, uint64_t *packets)
+{
+	const struct tg_flow_entry *old = n ? bsearch(now, prev, n, sizeof(*prev), cmp_key) : NULL;
+
+	*bytes = now->val.bytes;
+	*packets = now->val.packets;
+	/* a flow evicted and recreated in the window starts again from zero */
+	if (old && now->val.bytes >= old->val.bytes) {
+		*bytes -= old->val.bytes;
+		*packets -= old->val.packets;
+	}
+}
+
 static int grow(struct tg_flow_entry **out, size_t *cap, size_t need)
 {
 	struct tg_flow_entry *p;

@@ -31,6 +31,12 @@ enum tg_flow_read_mode {
 int tg_flows_read(int fd, enum tg_flow_read_mode mode, struct tg_flow_entry **out, size_t *n);
 /* Entries in the table, counted with batch reads (per-key when batch is missing). */
 int tg_flows_count(int fd, size_t *n);
+/* Sorts entries by key, for tg_flow_delta. */
+void tg_flows_sort_by_key(struct tg_flow_entry *e, size_t n);
+/* What a flow carried since an earlier read of the table (prev, sorted by key, n entries):
+ * its whole count when it is new, or was evicted and recreated in between. */
+void tg_flow_delta(const struct tg_flow_entry *now, const struct tg_flow_entry *prev, size_t n,
+		   uint64_t *bytes, uint64_t *packets);
 /* Sums one entry's per-CPU values (cpus copies at vals) into *out. */
 void tg_flow_sum(const struct tg_flow *vals, int cpus, struct tg_flow *out);
 

@@ -15,6 +15,7 @@ static const struct {
 	{ "stop", cmd_stop, "stop the agent; --purge also removes what Tollgate created" },
 	{ "status", cmd_status, "agent and datapath health" },
 	{ "tenants", cmd_tenants, "live per-tenant counters and rates" },
+	{ "top", cmd_top, "live terminal view of tenants and top flows" },
 	{ "bill", cmd_bill, "billed usage per tenant, class, direction and interval" },
 	{ "flows", cmd_flows, "active flows with rates" },
 	{ "events", cmd_events, "enforcement and quota events (the events file)" },
