@@ -169,13 +169,15 @@ static int flow_rows(struct sampler *s, struct tg_flow_entry *f, size_t nf)
 		const struct tg_flow_key *k = &e->key;
 		struct top_row *r = &s->rows[TOP_FLOWS][j];
 		uint32_t t = k->tenant_id < TG_MAX_TENANTS ? k->tenant_id : 0;
+		char pb[8];
 
 		memset(r, 0, sizeof(*r));
 		snprintf(r->s[TF_TENANT], sizeof(r->s[TF_TENANT]), "%s",
 			 t && s->meta[t].name[0] ? s->meta[t].name : "-");
 		snprintf(r->s[TF_DIR], sizeof(r->s[TF_DIR]), "%s",
 			 k->dir == TG_DIR_INGRESS ? "in" : "out");
-		tg_proto_name(k->proto, r->s[TF_PROTO], sizeof(r->s[TF_PROTO]));
+		snprintf(r->s[TF_PROTO], sizeof(r->s[TF_PROTO]), "%s",
+			 tg_proto_name(k->proto, pb, sizeof(pb)));
 		tg_flow_addr(k, false, r->s[TF_SRC], sizeof(r->s[TF_SRC]));
 		tg_flow_addr(k, true, r->s[TF_DST], sizeof(r->s[TF_DST]));
 		r->u[TF_SPORT] = ntohs(k->sport);
@@ -249,7 +251,7 @@ static void print_pane(const struct sampler *s, enum top_pane pane, int sort)
 	static char line[LINE_MAX_W];
 	int widths[TOP_MAX_COLS];
 
-	tg_top_layout(pane, LINE_MAX_W - 1, true, widths);
+	tg_top_layout_fit(pane, s->rows[pane], s->nrows[pane], widths);
 	tg_top_format_header(pane, widths, sort, false, line, sizeof(line));
 	printf("%s\n", line);
 	for (size_t i = 0; i < s->nrows[pane]; i++) {

@@ -82,21 +82,10 @@ static void col_widths(const struct top_col *c, bool raw, int *min, int *max)
 {
 	*min = c->min;
 	*max = c->max;
-	if (!raw)
-		return;
-	switch (c->type) {
-	case TOP_STR:
-		*max = TOP_STR_MAX - 1;
-		break;
-	case TOP_RATE:
+	if (raw && c->type == TOP_RATE)
 		*min = *max = 14;
-		break;
-	case TOP_COUNT:
+	else if (raw && c->type == TOP_COUNT)
 		*min = *max = 20;
-		break;
-	default:
-		break;
-	}
 }
 
 int tg_top_layout(enum top_pane pane, int width, bool raw, int *widths)
@@ -185,6 +174,56 @@ void tg_top_format_header(enum top_pane pane, const int *widths, int sort, bool 
 	trim(buf, pos);
 }
 
+static void format_cell(const struct top_col *c, bool raw, const struct top_row *r, char *cell,
+			size_t len)
+{
+	switch (c->type) {
+	case TOP_STR:
+		snprintf(cell, len, "%s", r->s[c->idx]);
+		break;
+	case TOP_RATE:
+		if (raw)
+			snprintf(cell, len, "%.0f", r->v[c->idx]);
+		else
+			tg_top_human(r->v[c->idx], cell, len);
+		break;
+	case TOP_COUNT:
+		if (raw)
+			snprintf(cell, len, "%llu", (unsigned long long)r->u[c->idx]);
+		else
+			tg_top_human((double)r->u[c->idx], cell, len);
+		break;
+	case TOP_PORT:
+		snprintf(cell, len, "%llu", (unsigned long long)r->u[c->idx]);
+		break;
+	case TOP_PCT:
+		if (r->v[c->idx] < 0)
+			snprintf(cell, len, "-");
+		else
+			snprintf(cell, len, "%.0f%%%s", r->v[c->idx], r->flag[c->idx] ? "!" : "");
+		break;
+	}
+}
+
+void tg_top_layout_fit(enum top_pane pane, const struct top_row *rows, size_t n, int *widths)
+{
+	int ncols;
+	const struct top_col *cols = tg_top_cols(pane, &ncols);
+
+	for (int i = 0; i < ncols; i++) {
+		widths[i] = (int)strlen(cols[i].label) + 1;
+		for (size_t k = 0; k < n; k++) {
+			char cell[64];
+			int w;
+
+			format_cell(&cols[i], true, &rows[k], cell, sizeof(cell));
+			w = (int)strlen(cell);
+			if (w > widths[i])
+				widths[i] = w;
+		}
+	}
+}
+
 void tg_top_format_row(enum top_pane pane, const int *widths, bool raw, const struct top_row *r,
 		       char *buf, size_t len)
 {
@@ -196,40 +235,12 @@ void tg_top_format_row(enum top_pane pane, const int *widths, bool raw, const st
 		return;
 	buf[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		const struct top_col *c = &cols[i];
 		char cell[64];
 
 		if (!widths[i])
 			continue;
-		switch (c->type) {
-		case TOP_STR:
-			snprintf(cell, sizeof(cell), "%s", r->s[c->idx]);
-			break;
-		case TOP_RATE:
-			if (raw)
-				snprintf(cell, sizeof(cell), "%.0f", r->v[c->idx]);
-			else
-				tg_top_human(r->v[c->idx], cell, sizeof(cell));
-			break;
-		case TOP_COUNT:
-			if (raw)
-				snprintf(cell, sizeof(cell), "%llu",
-					 (unsigned long long)r->u[c->idx]);
-			else
-				tg_top_human((double)r->u[c->idx], cell, sizeof(cell));
-			break;
-		case TOP_PORT:
-			snprintf(cell, sizeof(cell), "%llu", (unsigned long long)r->u[c->idx]);
-			break;
-		case TOP_PCT:
-			if (r->v[c->idx] < 0)
-				snprintf(cell, sizeof(cell), "-");
-			else
-				snprintf(cell, sizeof(cell), "%.0f%%%s", r->v[c->idx],
-					 r->flag[c->idx] ? "!" : "");
-			break;
-		}
-		put_cell(buf, len, &pos, cell, widths[i], c->type != TOP_STR);
+		format_cell(&cols[i], raw, r, cell, sizeof(cell));
+		put_cell(buf, len, &pos, cell, widths[i], cols[i].type != TOP_STR);
 	}
 	trim(buf, pos);
 }

@@ -67,6 +67,10 @@ void tg_top_human(double v, char *buf, size_t len);
  * width of the line. */
 int tg_top_layout(enum top_pane pane, int width, bool raw, int *widths);
 
+/* Widths for plain text (--once): every column, as wide as its label with the sort mark
+ * or its widest exact (raw) value. */
+void tg_top_layout_fit(enum top_pane pane, const struct top_row *rows, size_t n, int *widths);
+
 /* The header line: each shown column's label; the sort column's label ends in 'v'
  * (descending) or '^' (ascending). */
 void tg_top_format_header(enum top_pane pane, const int *widths, int sort, bool reverse, char *buf,
