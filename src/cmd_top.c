@@ -422,8 +422,7 @@ static void draw(struct view *v)
 	y = draw_pane(v, TOP_FLOWS, y + 1, fn);
 	cols = tg_top_cols(v->focus, &n);
 	snprintf(line, sizeof(line),
-		 "sort: %s %s  |  q quit  s < > sort  r reverse  t pane  "
-		 "p pause  ? help",
+		 "sort: %s %s | q quit  s<> sort  r rev  t pane  p pause  ? help",
 		 cols[v->sort[v->focus]].label,
 		 tg_top_descending(v->focus, v->sort[v->focus], v->reverse[v->focus])
 			 ? "(descending)"

@@ -7,6 +7,7 @@
 #   1. the busy tenant shows a rate near the sender's; 's' moves the sort indicator; 'q'
 #      exits 0 within a second and gives the terminal back (alternate screen left, termios
 #      as before, cursor visible);
+#      a resize to 80x24 lays the view out again;
 #   2. SIGHUP exits promptly with 129 and restores the terminal; so does a hang-up (the
 #      pty's master closed, as when ssh drops);
 #   3. `--once` agrees with `tollgate tenants --json` sampled over the same interval, and
@@ -122,6 +123,20 @@ equal "top: 'q' gives the terminal its modes back (termios as before)" \
 	"$(fact termios_restored "$T/keys.facts")" 1
 equal "top: 'q' leaves the cursor visible" "$(fact cursor_visible "$T/keys.facts")" 1
 diag "output tail: $(fact tail "$T/keys.facts")"
+
+# A window resized from 100x30 to 80x24 (SIGWINCH): the view is laid out again.
+$PTY resize "$T/resize.screen" -- "$TG" top -c "$CFG" >"$T/resize.facts" 2>&1
+diag "screen at 80x24:"
+show "$T/resize.screen"
+check "resize: at 100 columns the flows pane shows pps and BYTES" -- \
+	grep -q "^flows_header_100=.* pps .*BYTES" "$T/resize.facts"
+check "resize: at 80 columns it leaves them out" -- \
+	bash -c "grep '^flows_header_80=' '$T/resize.facts' | grep -q bpsv &&
+		! grep '^flows_header_80=' '$T/resize.facts' | grep -q -e ' pps' -e BYTES"
+equal "resize: the status line moved to the new last row" "$(fact status_row_80 "$T/resize.facts")" 1
+check "resize: no line is wider than 80 ($(fact widest_80 "$T/resize.facts"))" -- \
+	test "$(fact widest_80 "$T/resize.facts")" -le 80
+equal "resize: then 'q' exits 0" "$(fact rc "$T/resize.facts")" 0
 
 # 2. SIGHUP, and a hang-up.
 $PTY hup "$T/hup.screen" -- "$TG" top -c "$CFG" >"$T/hup.facts" 2>&1

@@ -14,6 +14,7 @@ Scenarios:
   keys    wait for rates, read the screen, press 's', read it again, press 'q'
   hup     wait for the first screen, send SIGHUP
   hangup  wait for the first screen, close the pty's master (an ssh disconnect)
+  resize  wait for the first screen at 100x30, shrink the window to 80x24 (SIGWINCH)
   plain   just wait for the command to end (e.g. an error before curses starts)
 """
 import fcntl
@@ -42,6 +43,15 @@ class Screen:
         self.last = " "
         self.saved = (0, 0)
         self.buf = ""
+
+    def resize(self, rows, cols):
+        """As xterm does: what fits stays, the scroll region is reset."""
+        grid = [[" "] * cols for _ in range(rows)]
+        for y in range(min(rows, self.rows)):
+            grid[y][: min(cols, self.cols)] = self.grid[y][: min(cols, self.cols)]
+        self.grid, self.rows, self.cols = grid, rows, cols
+        self.top, self.bottom = 0, rows - 1
+        self._clamp()
 
     def text(self):
         return "\n".join("".join(r).rstrip() for r in self.grid)
@@ -285,6 +295,13 @@ LABELS = ["OUT BYTES", "IN BYTES", "OUT bps", "OUT pps", "IN bps", "IN pps", "TE
           "DROPS", "QUOTA"]
 
 
+def flows_header(screen):
+    for y in range(screen.rows - 1):
+        if screen.line(y).lstrip("> ").startswith("TOP FLOWS"):
+            return screen.line(y + 1)
+    return ""
+
+
 def tenant_header(screen):
     for y in range(screen.rows - 1):
         if screen.line(y).lstrip("> ").startswith("TENANTS"):
@@ -364,6 +381,21 @@ def main():
                 except subprocess.TimeoutExpired:
                     rc = None
                 secs = time.monotonic() - t0
+        elif scenario == "resize":
+            out["screen_seen"] = int(s.pump(8, lambda sc: "bps" in flows_header(sc)))
+            s.pump(0.3)
+            out["flows_header_100"] = flows_header(s.screen)
+            fcntl.ioctl(s.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            s.screen.resize(24, 80)
+            s.proc.send_signal(signal.SIGWINCH)
+            s.pump(1.5, lambda sc: sc.line(23).startswith("sort:"))
+            s.pump(0.3)
+            open(shot, "w").write(s.screen.text() + "\n")
+            out["flows_header_80"] = flows_header(s.screen)
+            out["status_row_80"] = int(s.screen.line(23).startswith("sort:"))
+            out["widest_80"] = max(len(s.screen.line(y)) for y in range(24))
+            os.write(s.master, b"q")
+            rc, secs = s.wait_exit(1.0)
         else:
             rc, secs = s.wait_exit(10)
             open(shot, "w").write(s.raw.decode("latin-1"))
