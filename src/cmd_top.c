@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
@@ -550,9 +551,16 @@ static int run_live(struct sampler *s, double interval)
 	draw(&v);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!quit_signal) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		int ch = getch();
 		bool dirty = false;
 
+		/* the terminal hung up without a SIGHUP reaching us (ignored by a parent,
+		 * another process group): end as if it had, rather than spin on EIO */
+		if (ch == ERR && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR))) {
+			quit_signal = SIGHUP;
+			break;
+		}
 		if (ch != ERR) {
 			if (!key(&v, ch))
 				break;
