@@ -125,6 +125,11 @@ $(OUT)/tests/test_audit: tests/unit/test_audit.c tests/tap.h $(OUT)/libtollgate-
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(SANFLAGS) $< $(OUT)/libtollgate-san.a $(LDLIBS) -o $@
 
+# The identity history's test also runs the command line (build/tollgate whois).
+$(OUT)/tests/test_identity: tests/unit/test_identity.c tests/tap.h $(OUT)/libtollgate-san.a $(OUT)/tollgate | $(OUT)/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(SANFLAGS) $< $(OUT)/libtollgate-san.a $(LDLIBS) -o $@
+
 # BPF tests: the real objects through BPF_PROG_TEST_RUN.
 $(OUT)/tests/test_meter: tests/bpf/test_meter.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)

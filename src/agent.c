@@ -38,6 +38,7 @@
 #include "flow_export.h"
 #include "guard.h"
 #include "harvest.h"
+#include "identity.h"
 #include "json.h"
 #include "mounts.h"
 #include "netlink.h"
@@ -59,7 +60,10 @@ struct agent {
 	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
 	struct tg_sc_learner *sc;	/* seccomp learning, loaded while some tenant learns */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
-	int audit_err; /* last audit write error, reported once */
+	int audit_err;		/* last audit write error, reported once */
+	struct tg_identity *id; /* identity history (docs/identity.md) */
+	int64_t id_scanned;	/* last scan of tenant interfaces' addresses */
+	int id_err;		/* last scan error, reported once */
 };
 
 /* Operator-visible actions go to the audit log (docs/audit.md); a failing write is
@@ -340,6 +344,49 @@ static int setup_fds(struct agent *a)
 	return a->nl_fd < 0 ? a->nl_fd : 0;
 }
 
+/* Interface addresses, every TG_IDENTITY_SCAN_PERIOD seconds; an error is said once. */
+static void identity_scan(struct agent *a)
+{
+	struct tg_id_changes ch;
+	int64_t now = now_s();
+	int err;
+
+	if (a->id_scanned && now - a->id_scanned < TG_IDENTITY_SCAN_PERIOD && now >= a->id_scanned)
+		return;
+	a->id_scanned = now;
+	err = tg_identity_scan_interfaces(a->id, &a->cfg, now, &ch);
+	if (err && err != a->id_err)
+		fprintf(stderr,
+			"tollgate: identity history: cannot record interface addresses: %s\n",
+			strerror(-err));
+	else if (!err && tg_verbose && (ch.opened || ch.closed))
+		fprintf(stderr, "tollgate: identity history: interfaces: %zu opened, %zu closed\n",
+			ch.opened, ch.closed);
+	a->id_err = err;
+}
+
+/* The configuration's CIDRs as of this apply, then what the interfaces carry. */
+static int identity_start(struct agent *a)
+{
+	const char *path = tg_identity_path(a->cfg.store_path);
+	struct tg_id_changes ch;
+	int err;
+
+	err = tg_identity_open(path, false, &a->id);
+	if (!err)
+		err = tg_identity_sync_config(a->id, &a->cfg, now_s(), &ch);
+	if (err) {
+		fprintf(stderr, "tollgate: cannot record the identity history in %s: %s\n", path,
+			strerror(-err));
+		return err;
+	}
+	fprintf(stderr,
+		"tollgate: identity history in %s: %zu prefixes opened, %zu closed, %zu kept\n",
+		path, ch.opened, ch.closed, ch.kept);
+	identity_scan(a);
+	return 0;
+}
+
 static int start(struct agent *a)
 {
 	int err;
@@ -426,6 +473,9 @@ static int start(struct agent *a)
 		fprintf(stderr, "tollgate: cannot list interfaces: %s\n", strerror(-err));
 		return err;
 	}
+	err = identity_start(a);
+	if (err)
+		return err;
 	err = tg_flow_export_open(&a->cfg, a->maps, &a->fx);
 	if (err)
 		return err;
@@ -475,6 +525,7 @@ static int loop(struct agent *a)
 			tg_events_drain(a->ev, &a->ap); /* also when the ring never woke us */
 			tg_runtime_drain(a->rt);
 			tg_bpf_watch_tick(a->bpf_watch);
+			identity_scan(a);
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
@@ -535,6 +586,7 @@ static void agent_close(struct agent *a)
 	tg_bpf_watch_close(a->bpf_watch);
 	tg_events_close(a->ev);
 	tg_store_close(a->store);
+	tg_identity_close(a->id);
 	tg_sc_close(a->sc);
 	tg_datapath_close(a->dp);
 	tg_applied_free(&a->ap);

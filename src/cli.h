@@ -39,5 +39,6 @@ int cmd_bpf_inventory(int argc, char **argv);
 int cmd_relevance(int argc, char **argv);
 int cmd_seccomp_profile(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_whois(int argc, char **argv);
 
 #endif /* TG_CLI_H */

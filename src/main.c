@@ -27,6 +27,7 @@ static const struct {
 	{ "relevance", cmd_relevance, "which vulnerabilities of a report are loaded at runtime" },
 	{ "seccomp-profile", cmd_seccomp_profile, "OCI seccomp profile a tenant's syscalls made" },
 	{ "exec", cmd_exec, "run a command in a tenant's cgroup (--seccomp: under a profile)" },
+	{ "whois", cmd_whois, "which tenant held an address at a time (--at)" },
 };
 
 static void usage(FILE *out)

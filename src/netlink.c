@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -173,4 +174,74 @@ int tg_nl_count_tc_filters(int ifindex, bool ingress)
 
 	err = dump(&req.nh, NULL, NULL, &count);
 	return err ? err : count;
+}
+
+static void parse_addr(const struct nlmsghdr *nh, tg_addr_cb cb, void *ctx)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
+	const struct rtattr *rta = IFA_RTA(ifa);
+	const uint8_t *addr = NULL, *local = NULL;
+	size_t alen = ifa->ifa_family == AF_INET ? 4 : 16;
+
+	if (len < 0 || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (RTA_PAYLOAD(rta) != alen)
+			continue;
+		if (rta->rta_type == IFA_ADDRESS)
+			addr = RTA_DATA(rta);
+		else if (rta->rta_type == IFA_LOCAL)
+			local = RTA_DATA(rta);
+	}
+	if (!addr)
+		addr = local;
+	if (addr)
+		cb(ifa->ifa_index, ifa->ifa_family, addr, ifa->ifa_prefixlen, ifa->ifa_scope, ctx);
+}
+
+int tg_nl_dump_addrs(tg_addr_cb cb, void *ctx)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETADDR,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
+		.ifa = { .ifa_family = AF_UNSPEC },
+	};
+	char buf[NL_BUF] __attribute__((aligned(4)));
+	const struct nlmsghdr *nh;
+	int fd, n, err = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				err = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				goto out;
+			}
+			if (nh->nlmsg_type == RTM_NEWADDR)
+				parse_addr(nh, cb, ctx);
+		}
+	}
+out:
+	close(fd);
+	return err;
 }
