@@ -50,7 +50,7 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
-	    libseccomp-dev libjson-c-dev strace
+	    libseccomp-dev libjson-c-dev strace xxd chromium fonts-dejavu-core
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
@@ -91,6 +91,14 @@ $(OUT)/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h | $(OUT)
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# The dashboard's assets, compiled in (src/dashboard.c includes the table).
+DASH_ASSETS := $(sort $(wildcard assets/dashboard/*))
+$(OUT)/dashboard_assets.h: tools/embed_assets.sh $(DASH_ASSETS) | $(OUT)
+	$(call msg,EMBED,$@)
+	$(Q)sh tools/embed_assets.sh $@ $(DASH_ASSETS)
+
+$(OUT)/obj/dashboard.o $(OUT)/san/dashboard.o: $(OUT)/dashboard_assets.h
 
 $(OUT)/obj/%.o: src/%.c $(SRC_HDRS) $(SKELS) | $(OUT)/obj
 	$(call msg,CC,$@)
