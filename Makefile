@@ -50,7 +50,9 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
-	    libseccomp-dev libjson-c-dev strace xxd chromium fonts-dejavu-core
+	    libseccomp-dev libjson-c-dev strace
+# the dashboard: its assets compiled in (xxd), its test in headless Chromium
+DEB_PKGS += xxd chromium fonts-dejavu-core curl
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
