@@ -51,8 +51,6 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
 	    libseccomp-dev libjson-c-dev strace
-# the dashboard: its assets compiled in (xxd), its test in headless Chromium
-DEB_PKGS += xxd chromium fonts-dejavu-core curl
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
@@ -94,7 +92,9 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-# The dashboard's assets, compiled in (src/dashboard.c includes the table).
+# The dashboard's assets, compiled in (src/dashboard.c includes the table); its test opens
+# it in headless Chromium.
+DEB_PKGS += xxd chromium fonts-dejavu-core curl
 DASH_ASSETS := $(sort $(wildcard assets/dashboard/*))
 $(OUT)/dashboard_assets.h: tools/embed_assets.sh $(DASH_ASSETS) | $(OUT)
 	$(call msg,EMBED,$@)
