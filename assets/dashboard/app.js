@@ -4,7 +4,8 @@
 //
 // For tests and scripts, the DOM carries what was drawn: each chart's <canvas> has
 // data-points (points drawn, all series) and data-series; each legend entry has
-// data-tenant, data-points, data-nonzero (points above zero) and data-max; every event row
+// data-tenant, data-points, data-nonzero (points above zero), data-max and data-sum (the
+// area under the line: bits or packets over the window drawn); every event row
 // is a <tr class="event"> with data-type, data-src, data-tenant and data-time.
 'use strict';
 
@@ -135,11 +136,12 @@
 		return isNaN(t) ? String(s === undefined ? '' : s) : clock(new Date(t));
 	}
 
-	function hostPort(addr, port) {
+	// ICMP's "ports" are its type and code: shown as an address alone
+	function hostPort(addr, port, proto) {
 		if (addr === undefined || addr === null)
 			return '–';
 		addr = String(addr);
-		if (!num(port) || port === 0)
+		if (!num(port) || port === 0 || proto === 'icmp' || proto === 'icmpv6')
 			return addr;
 		return (addr.includes(':') ? '[' + addr + ']' : addr) + ':' + port;
 	}
@@ -240,7 +242,7 @@
 		ctx.lineJoin = 'round';
 		for (const s of series) {
 			const n = s.values.length;
-			let drawn = 0, nonzero = 0, smax = 0, last, pen = false;
+			let drawn = 0, nonzero = 0, smax = 0, sum = 0, last, pen = false;
 			ctx.strokeStyle = s.color;
 			ctx.beginPath();
 			for (let i = 0; i < n; i++) {
@@ -263,6 +265,7 @@
 					nonzero++;
 				if (v > smax)
 					smax = v;
+				sum += v * interval;
 				last = v;
 			}
 			ctx.stroke();
@@ -273,6 +276,7 @@
 			li.dataset.points = String(drawn);
 			li.dataset.nonzero = String(nonzero);
 			li.dataset.max = String(smax);
+			li.dataset.sum = String(Math.round(sum));
 			const sw = document.createElement('span');
 			sw.className = 'swatch';
 			sw.style.background = s.color;
@@ -351,8 +355,8 @@
 			cell(tr, f.tenant);
 			cell(tr, f.direction === 'ingress' ? 'in' : f.direction === 'egress' ? 'out' : f.direction);
 			cell(tr, f.proto);
-			cell(tr, hostPort(f.src, f.sport), 'addr');
-			cell(tr, hostPort(f.dst, f.dport), 'addr');
+			cell(tr, hostPort(f.src, f.sport, f.proto), 'addr');
+			cell(tr, hostPort(f.dst, f.dport, f.proto), 'addr');
 			cell(tr, f['class']);
 			cell(tr, num(f.bps) ? fmtRate(f.bps, 'bps') : '–', 'num');
 			cell(tr, fmtBytes(f.bytes), 'num');
@@ -373,9 +377,9 @@
 		const t = cell(tr, fmtTime(e.time));
 		t.title = String(e.time === undefined ? '' : e.time);
 		cell(tr, e.type, 'type');
-		const src = cell(tr, e.src === undefined ? '' : hostPort(e.src, e.sport), 'addr');
+		const src = cell(tr, e.src === undefined ? '' : hostPort(e.src, e.sport, e.proto), 'addr');
 		if (e.dst !== undefined)
-			src.title = 'to ' + hostPort(e.dst, e.dport) + (e.proto !== undefined ? ' ' + e.proto : '');
+			src.title = 'to ' + hostPort(e.dst, e.dport, e.proto) + (e.proto !== undefined ? ' ' + e.proto : '');
 		cell(tr, e.tenant);
 		const why = [e.reason, e.rule].filter((x) => x !== undefined && x !== null && x !== '');
 		if (!why.length && e.comm !== undefined)
@@ -477,6 +481,10 @@
 	}
 
 	function start() {
+		// /?window=60 opens on another window (60, 300 or 600 seconds)
+		const w = new URLSearchParams(window.location.search).get('window');
+		if (w && Array.from($('window').options).some((o) => o.value === w))
+			$('window').value = w;
 		$('window').addEventListener('change', () => {
 			pollRates().then(() => clearError('rates'), (e) => setError('rates', e));
 		});
