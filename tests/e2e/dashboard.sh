@@ -5,10 +5,11 @@
 # and a security event (a source banned with `tollgate block` sends anyway, the uplink
 # guard drops it and writes a `guard` event). The page must load from the agent alone,
 # draw acme's rate from that traffic (its peak near iperf3's own rate, globex flat), list
-# the event the events file holds and the ban, with no JavaScript error. The DOM and a
-# screenshot are kept in build/artifacts/.
+# the event the events file holds and the ban, with no JavaScript error; then, while the
+# page stays open, a second source is banned and sends: its event and ban must appear
+# live (long poll, polling). The DOM and a screenshot are kept in build/artifacts/.
 #
-#   t-acme 10.1.0.2 --- [vt-acme-0    host   up0] --- peer 192.0.2.2 (+ .66, banned)
+#   t-acme 10.1.0.2 --- [vt-acme-0    host   up0] --- peer 192.0.2.2 (+ .66 .67, banned)
 #   t-globex 10.2.0.2 - [vt-globex-0              ]
 . "$(dirname "$0")/../lib/topo.sh"
 tg_sandbox "$0" "$@" || { echo "not ok 1 - cannot enter a private namespace"; exit 1; }
@@ -41,8 +42,10 @@ build() {
 	topo_peer
 	topo_tenant acme 1
 	topo_tenant globex 2
-	nsx peer ip addr add 192.0.2.66/24 dev eth0
-	ip neigh replace 192.0.2.66 lladdr 02:00:00:00:ff:02 dev up0 nud permanent
+	for a in 192.0.2.66 192.0.2.67; do
+		nsx peer ip addr add $a/24 dev eth0
+		ip neigh replace $a lladdr 02:00:00:00:ff:02 dev up0 nud permanent
+	done
 }
 (build) || bail "cannot build the topology"
 
@@ -113,21 +116,33 @@ python3 "$LIB/browser.py" "$URL/?window=60" --dom "$ART/dashboard.html" --screen
 		document.querySelector('tr.event[data-src=\"192.0.2.66\"]') &&
 		document.querySelector('tr.ban[data-prefix=\"192.0.2.66/32\"]') &&
 		document.querySelector('#flow-rows tr') &&
-		document.getElementById('health').dataset.healthy !== ''" >"$T/report.json" 2>"$T/browser.err"
+		document.getElementById('health').dataset.healthy !== ''" \
+	--then "'$TG' block 192.0.2.67 --ttl 10m -c '$T/tollgate.yaml' &&
+		{ ip netns exec peer ping -q -c 3 -i 0.2 -W 1 -I 192.0.2.67 10.1.0.2; true; }" \
+	--after "document.querySelector('tr.event[data-src=\"192.0.2.67\"]') &&
+		document.querySelector('tr.ban[data-prefix=\"192.0.2.67/32\"]')" \
+	>"$T/report.json" 2>"$T/browser.err"
 rc=$?
 [ -s "$T/browser.err" ] && sed 's/^/# /' "$T/browser.err"
 check "Chromium loaded $URL/ (DOM and screenshot written)" -- test "$rc" = 0
 diag "report: $(head -c 1500 "$T/report.json")"
 
 # The assertions, on the DOM as the page left it after its requests answered.
-python3 - "$ART/dashboard.html" "$T/report.json" "$URL" "${iperf_bytes:-0}" "$ev" "$ban" \
+python3 - "$ART/dashboard.html" "$T/report.json" "$URL" "${iperf_bytes:-0}" "$T/events.json" "$ban" \
 	<<'PY' >"$T/checks"
 import json, sys
 from html.parser import HTMLParser
 
-dom_file, report_file, url, iperf_bytes, ev_line, ban = sys.argv[1:7]
+dom_file, report_file, url, iperf_bytes, events_file, ban = sys.argv[1:7]
 rep = json.load(open(report_file))
-ev = json.loads(ev_line) if ev_line else {}
+evs = {}
+for line in open(events_file):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    evs.setdefault(e.get("src"), e)
+ev = evs.get("192.0.2.66", {})
 
 class P(HTMLParser):
     def __init__(self):
@@ -200,6 +215,14 @@ out(bool(ev) and want_ev in got_ev,
     "the events list shows the file's event for 192.0.2.66 %s" % (want_ev,))
 out(any(ev.get("reason", "?") in r["_text"] and ev.get("action", "?") in r["_text"] for r in rows),
     "its row shows the reason %r and the action %r" % (ev.get("reason"), ev.get("action")))
+ev2 = evs.get("192.0.2.67", {})
+out(rep["then_rc"] == 0 and rep["after_met"] is True,
+    "with the page open, a second ban's event and ban appeared live in %s s" %
+    rep["after_waited_s"])
+rows = find("tr", "event-rows", data_src="192.0.2.67")
+out(bool(ev2) and (ev2.get("type"), str(ev2.get("tenant")), ev2.get("time")) in
+    [(r.get("data-type"), r.get("data-tenant"), r.get("data-time")) for r in rows],
+    "it is the events file's event for 192.0.2.67 (%s at %s)" % (ev2.get("type"), ev2.get("time")))
 bans = find("tr", "ban-rows", data_prefix="192.0.2.66/32")
 cells = bans[0]["_text"] if bans else ""
 out(len(bans) == 1 and bool(ban) and all(w in cells for w in ban.split()),

@@ -6,11 +6,13 @@ long-polls is seen as it is after its requests answered (--dump-dom with a virtu
 budget never finishes while a long poll is open).
 
 usage: browser.py URL --dom FILE --screenshot FILE [--until JS] [--timeout S]
-                  [--size WxH] [--profile DIR]
+                  [--then COMMAND --after JS] [--size WxH] [--profile DIR]
 
 Loads URL, waits until the JavaScript expression --until is true (or --timeout seconds
-pass), then writes the DOM (document.documentElement.outerHTML) and a PNG screenshot of
-the whole page. Prints one JSON object: {"loaded", "until_met", "waited_s", "title",
+pass); with --then, runs the shell COMMAND while the page stays open and waits until --after
+is true (what the page shows live); then writes the DOM (document.documentElement.outerHTML)
+and a PNG screenshot of the whole page. Prints one JSON object: {"loaded", "until_met",
+"waited_s", "then_rc", "after_met", "after_waited_s", "title",
 "requests" (every URL the page asked for), "exceptions" (uncaught JavaScript errors),
 "console_errors", "log_errors"}. Exits 1 with the reason on stderr when the browser cannot
 start, the page does not load, or nothing can be written; the caller asserts the rest.
@@ -123,6 +125,8 @@ def main():
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--until", default="true")
     ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--then")
+    ap.add_argument("--after", default="true")
     ap.add_argument("--size", default="1280x900")
     ap.add_argument("--profile")
     a = ap.parse_args()
@@ -131,7 +135,8 @@ def main():
     os.makedirs(profile, exist_ok=True)
 
     b = Browser(size, profile)
-    out = {"loaded": False, "until_met": False, "waited_s": 0.0, "title": None,
+    out = {"loaded": False, "until_met": False, "waited_s": 0.0, "then_rc": None,
+           "after_met": None, "after_waited_s": None, "title": None,
            "requests": [], "exceptions": [], "console_errors": [], "log_errors": []}
     try:
         target = b.send("Target.createTarget", {"url": "about:blank"}, timeout=30)["targetId"]
@@ -147,17 +152,22 @@ def main():
         b.wait_event("Page.loadEventFired", 20)
         out["loaded"] = True
 
-        t0 = time.monotonic()
-        while True:
-            r = b.send("Runtime.evaluate", {"expression": "!!(%s)" % a.until,
-                                            "returnByValue": True}, session=s)
-            if r.get("result", {}).get("value") is True:
-                out["until_met"] = True
-                break
-            if time.monotonic() - t0 > a.timeout:
-                break
-            time.sleep(0.5)
-        out["waited_s"] = round(time.monotonic() - t0, 1)
+        def wait_until(expr):
+            t0 = time.monotonic()
+            while True:
+                r = b.send("Runtime.evaluate", {"expression": "!!(%s)" % expr,
+                                                "returnByValue": True}, session=s)
+                if r.get("result", {}).get("value") is True:
+                    return True, round(time.monotonic() - t0, 1)
+                if time.monotonic() - t0 > a.timeout:
+                    return False, round(time.monotonic() - t0, 1)
+                time.sleep(0.5)
+
+        out["until_met"], out["waited_s"] = wait_until(a.until)
+        if a.then:
+            out["then_rc"] = subprocess.call(["bash", "-c", a.then], stdin=subprocess.DEVNULL,
+                                             stdout=sys.stderr, timeout=60)
+            out["after_met"], out["after_waited_s"] = wait_until(a.after)
 
         def value(expr):
             r = b.send("Runtime.evaluate", {"expression": expr, "returnByValue": True},
