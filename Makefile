@@ -94,6 +94,16 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
+# The dashboard's assets, compiled in (src/dashboard.c includes the table); its test opens
+# it in headless Chromium.
+DEB_PKGS += xxd chromium fonts-dejavu-core curl
+DASH_ASSETS := $(sort $(wildcard assets/dashboard/*))
+$(OUT)/dashboard_assets.h: tools/embed_assets.sh $(DASH_ASSETS) | $(OUT)
+	$(call msg,EMBED,$@)
+	$(Q)sh tools/embed_assets.sh $@ $(DASH_ASSETS)
+
+$(OUT)/obj/dashboard.o $(OUT)/san/dashboard.o: $(OUT)/dashboard_assets.h
+
 $(OUT)/obj/%.o: src/%.c $(SRC_HDRS) $(SKELS) | $(OUT)/obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
