@@ -250,13 +250,16 @@ struct tg_rate {
 };
 
 enum tg_policy_flags {
-	TG_POL_RAW_DENY = 1 << 0,    /* raw IP sockets refused */
-	TG_POL_ISOLATED = 1 << 1,    /* segmentation: other tenants' addresses unreachable */
-	TG_POL_HAS_DENY = 1 << 2,    /* the tenant has its own deny list */
-	TG_POL_ENFORCE = 1 << 3,     /* anything at all to enforce (fast path when clear) */
-	TG_POL_QUOTA_IN = 1 << 4,    /* ingress bytes count toward the quota */
-	TG_POL_QUOTA_OUT = 1 << 5,   /* egress bytes count toward the quota */
-	TG_POL_GUARD_SCOPE = 1 << 6, /* the uplink guard has rules scoped to this tenant */
+	TG_POL_RAW_DENY = 1 << 0,      /* raw IP sockets refused */
+	TG_POL_ISOLATED = 1 << 1,      /* segmentation: other tenants' addresses unreachable */
+	TG_POL_HAS_DENY = 1 << 2,      /* the tenant has its own deny list */
+	TG_POL_ENFORCE = 1 << 3,       /* anything at all to enforce (fast path when clear) */
+	TG_POL_QUOTA_IN = 1 << 4,      /* ingress bytes count toward the quota */
+	TG_POL_QUOTA_OUT = 1 << 5,     /* egress bytes count toward the quota */
+	TG_POL_GUARD_SCOPE = 1 << 6,   /* the uplink guard has rules scoped to this tenant */
+	TG_POL_IFACE_METERED = 1 << 7, /* the tenant has interface selectors: billed at its own
+					* interfaces, so its frames on an uplink are not billed
+					* again (docs/byte-rule.md) */
 };
 
 enum tg_quota_action {

@@ -94,6 +94,9 @@ static void build(const struct tg_config *cfg, const struct tg_tenant_conf *t, s
 	if (p->flags || cfg->n_deny || p->max_connections || p->bps[0].scale || p->bps[1].scale ||
 	    p->pps[0].scale || p->pps[1].scale)
 		p->flags |= TG_POL_ENFORCE;
+	/* not enforcement: which hook bills the tenant (set after the fast-path test) */
+	if (t->n_interfaces)
+		p->flags |= TG_POL_IFACE_METERED;
 }
 
 int tg_policy_apply(const struct tg_maps *m, const struct tg_config *cfg,

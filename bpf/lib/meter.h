@@ -189,6 +189,14 @@ static __always_inline void tg_account(const struct tg_frame *fr, const struct t
 		else if (!err)
 			tenant = tg_lpm_lookup(&tg_lpm4, &tg_lpm6, p->family,
 					       dir == TG_DIR_INGRESS ? p->dst : p->src);
+		/* A tenant with interfaces is billed there: the same frame crosses its
+		 * interface and the uplink, and must be billed once. */
+		if (tenant != TG_TENANT_UNATTRIBUTED && tenant < TG_MAX_TENANTS) {
+			const struct tg_policy *pol = bpf_map_lookup_elem(&tg_policy, &tenant);
+
+			if (pol && (pol->flags & TG_POL_IFACE_METERED))
+				return;
+		}
 	} else {
 		/* A capture point sees both ways: towards the tenant owning the destination,
 		 * else from the tenant owning the source. */

@@ -421,6 +421,44 @@ static void run_unknown_iface(struct env *e)
 		  "interface missing from tg_ifaces: counted as unknown only");
 }
 
+/* A tenant with interface selectors (TG_POL_IFACE_METERED) is billed at its interfaces
+ * only: its frames on an uplink, which crossed (or will cross) its interface too, are
+ * billed nowhere there; at its own interface they are billed as usual. */
+static void run_iface_metered(struct env *e)
+{
+	static const struct tcase up[] = {
+		{ "uplink, ingress towards an interface-metered tenant: not billed again", U, IN,
+		  K_V4_UDP, 0, ING, TENANT },
+		{ "uplink, egress from an interface-metered tenant: not billed again", U, OUT,
+		  K_V4_TCP_TO_OTHER, 0, EGR, TENANT },
+	};
+	struct tg_policy pol = { .flags = TG_POL_IFACE_METERED };
+	uint32_t id = TENANT;
+
+	if (!tap_check(bpf_map_update_elem(e->maps.policy, &id, &pol, BPF_ANY) == 0,
+		       "policy: the tenant is metered at its interfaces"))
+		return;
+	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
+		struct expect x = { .tenant = TENANT, .dir = up[i].dir };
+		struct snapshot a, b;
+		struct frame f;
+		int ret;
+
+		build(&f, up[i].kind);
+		set_iface(e, up[i].role);
+		snap(e, &a);
+		ret = run(e, up[i].hook, &f, 0, 0);
+		snap(e, &b);
+		tap_check(ret == -1 && check_delta(&a, &b, &x), "%s", up[i].name);
+	}
+	run_case(e, &(struct tcase){ "its own interface still bills it", T, IN, K_V4_TCP, 0, EGR,
+				     TENANT });
+	pol.flags = 0;
+	bpf_map_update_elem(e->maps.policy, &id, &pol, BPF_ANY);
+	run_case(e, &(struct tcase){ "flag cleared: the uplink bills the CIDR tenant again", U, IN,
+				     K_V4_UDP, 0, ING, TENANT });
+}
+
 int main(void)
 {
 	struct env e = {};
@@ -445,6 +483,7 @@ int main(void)
 	add_cidrs(&e);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&e, &cases[i]);
+	run_iface_metered(&e);
 	run_unknown_iface(&e);
 	tenant_bpf__destroy(e.skel);
 	return tap_done();
