@@ -114,6 +114,43 @@ check "the capture holds frames of no tenant" -- test "$stray" -ge 5
 check "uplink frames of no tenant are counted as unattributed (at least the capture's)" -- \
 	test "${counted:-0}" -ge "$stray"
 check "stop --purge" -- "$TG" stop -c "$T/tollgate.yaml" --purge
+
+# The same tenant selected by its interface too: every frame crosses vt-web-0 and the
+# uplink, and is billed once, at the interface (docs/byte-rule.md). The interface also
+# sees the tenant's own link traffic (neighbour discovery) that never reaches the far
+# side, so billed must be at least the capture and within a few percent of it; billed
+# twice would be twice.
+cat >"$T/both.yaml" <<YAML
+tenants:
+  - name: web
+    cidrs: [10.3.0.0/24, "fd00:3::/64"]
+    interfaces: [vt-web-*]
+uplink: {interfaces: [up0]}
+billing: {interval: 2s, store: "sqlite:$T/both.db"}
+YAML
+"$TG" run -c "$T/both.yaml" >"$T/agent2.log" 2>&1 &
+check "both selectors: agent starts" -- wait_for 15 "$TG" status -c "$T/both.yaml" ||
+	cat "$T/agent2.log"
+capture_start peer eth0 "$T/far2.pcap" || bail "dumpcap did not start"
+nsx t-web iperf3 -c 192.0.2.2 -p 5201 -n 2M >/dev/null
+nsx t-web iperf3 -c 192.0.2.2 -p 5201 -n 1M -R >/dev/null
+nsx t-web ping -q -c 4 -i 0.02 -s 1200 192.0.2.2 >/dev/null
+check "both selectors: capture complete" -- capture_stop "$T/far2.pcap"
+check "both selectors: agent stops with a final harvest" -- "$TG" stop -c "$T/both.yaml"
+oracle2=$(tshark -r "$T/far2.pcap" -T fields -E occurrence=f -e frame.len -e ip.src -e ip.dst \
+	2>/dev/null | awk -F'\t' '$2 ~ /^10\.3\.0\./ { b["egress"] += $1 }
+		$3 ~ /^10\.3\.0\./ { b["ingress"] += $1 }
+		END { print "ingress", b["ingress"] + 0; print "egress", b["egress"] + 0 }')
+billed2=$("$TG" bill -c "$T/both.yaml" --format csv |
+	awk -F, 'NR > 1 { b[$4] += $7 } END { for (k in b) print k, b[k] }')
+for dir in ingress egress; do
+	want=$(echo "$oracle2" | awk -v d=$dir '$1 == d { print $2 }')
+	got=$(echo "$billed2" | awk -v d=$dir '$1 == d { print $2 }')
+	diag "both selectors, $dir: billed ${got:-0}, capture $want"
+	check "both selectors: $dir billed once (capture $want <= billed ${got:-0} <= 1.05 x capture)" -- \
+		test "${got:-0}" -ge "$want" -a "$((${got:-0} * 100))" -le "$((want * 105))"
+done
+check "both selectors: stop --purge" -- "$TG" stop -c "$T/both.yaml" --purge
 kill "$server"
 wait "$server" 2>/dev/null
 tap_done
