@@ -497,8 +497,7 @@ int tg_spool_clear(struct tg_spool *sp)
 	if (ftruncate(sp->fd, 0) || fdatasync(sp->fd)) {
 		int err = -errno;
 
-		fprintf(stderr, "tollgate: spool %s: cannot clear: %s\n", sp->path,
-			strerror(-err));
+		fprintf(stderr, "tollgate: spool %s: cannot clear: %s\n", sp->path, strerror(-err));
 		return err;
 	}
 	sp->size = 0;

@@ -156,8 +156,8 @@ static int pg_fail(const struct tg_pg *pg, const char *what, const PGresult *res
 
 /* Runs one statement; 0 when it returned rows or completed. *out (optional) keeps the
  * result for the caller to PQclear. */
-static int run(struct tg_pg *pg, const char *what, const char *sql, int n,
-	       const char *const *vals, PGresult **out)
+static int run(struct tg_pg *pg, const char *what, const char *sql, int n, const char *const *vals,
+	       PGresult **out)
 {
 	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -312,8 +312,8 @@ static int parse_u64(const char *s, uint64_t *v)
 	return errno || end == s || *end || *s == '-' ? -EPROTO : 0;
 }
 
-static int load_cursors(struct tg_pg *pg, const char *node, const char *epoch,
-			struct cursor **out, size_t *n)
+static int load_cursors(struct tg_pg *pg, const char *node, const char *epoch, struct cursor **out,
+			size_t *n)
 {
 	const char *v[2] = { node, epoch };
 	PGresult *res = NULL;
@@ -381,8 +381,8 @@ static int bill_sample(struct tg_pg *pg, const struct tg_harvest *h, const char 
 	snprintf(cp, sizeof(cp), "%" PRIu64, s->packets);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	{
-		const char *u[9] = { h->node, epoch, s->tenant, s->class_name, dir,
-				     start,   end,   db,	dp };
+		const char *u[9] = { h->node, epoch, s->tenant, s->class_name, dir, start,
+				     end,     db,    dp };
 		const char *c[8] = { h->node, epoch, tid, cid, dir, cb, cp, now };
 
 		err = run(pg, "cannot add usage", add_usage_sql, 9, u, NULL);
