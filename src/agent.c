@@ -179,9 +179,15 @@ static void prune_ifaces(struct agent *a)
 	}
 }
 
+/* CLOCK_REALTIME, as the interval timer: time() reads a coarser clock that can still show
+ * the second before the boundary when the timer fires, which billed an interval to the
+ * one before it (and re-armed the timer for a boundary already passed). */
 static int64_t now_s(void)
 {
-	return (int64_t)time(NULL);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 static int harvest(struct agent *a, int64_t interval_start)

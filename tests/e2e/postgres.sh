@@ -234,7 +234,12 @@ check "a wrong password: bill fails with libpq's reason, the password not shown"
 check "a bad URL is refused by check" -- bash -c "! $TG bill --store 'postgresql://x/y?bogus=1' 2>/dev/null"
 if [ -n "${TG_PG_DEBUG:-}" ]; then # a directory to keep the logs and the rows in
 	mkdir -p "$TG_PG_DEBUG"
-	cp "$T"/node-*/agent.log "$T/pglog/pg.log" "$TG_PG_DEBUG/" 2>/dev/null
+	for n in node-a node-b; do cp "$T/$n/agent.log" "$TG_PG_DEBUG/$n.log"; done
+	cp "$T/pglog/pg.log" "$TG_PG_DEBUG/"
+	q "SELECT * FROM tollgate_cursor ORDER BY 1, 2, 3, 4, 5" >"$TG_PG_DEBUG/cursor.txt"
+	for n in node-a node-b; do
+		"$TG" tenants -c "$T/$n/tollgate.yaml" --json -i 0 >"$TG_PG_DEBUG/$n.tenants"
+	done
 	q "SELECT * FROM tollgate_usage ORDER BY node, tenant, direction, interval_start" \
 		>"$TG_PG_DEBUG/usage.txt"
 	echo "down $DOWN_AT up $UP_AT kill $KILL_AT back $BACK_AT" >"$TG_PG_DEBUG/times.txt"
