@@ -111,11 +111,14 @@ capture_start peer eth0 "$T/far.pcap" || bail "dumpcap did not start"
 
 # Continuous traffic: every tenant pings the peer 5 times a second, so every 2s interval of
 # every tenant and direction has traffic, and a missing interval shows as a gap.
+# (Each ping writes its own pid: `ip netns exec` may fork, and its pid is not ping's.)
 for i in 1 2 3 4; do
-	nsx "t-$(echo acme globex acmeb hooli | cut -d' ' -f$i)" \
-		ping -q -i 0.2 -s $((100 * i)) 192.0.2.2 >/dev/null 2>&1 &
-	PINGS+=" $!"
+	nsx "t-$(echo acme globex acmeb hooli | cut -d' ' -f$i)" bash -c \
+		"echo \$\$ >$T/ping$i.pid; exec ping -q -i 0.2 -s $((100 * i)) 192.0.2.2" \
+		>/dev/null 2>&1 &
 done
+wait_for 5 test -s "$T/ping4.pid"
+PINGS=$(cat "$T"/ping[1-4].pid | tr '\n' ' ')
 burst() { # varied traffic for all four tenants
 	local t i=0
 	for t in acme globex acmeb hooli; do
@@ -166,8 +169,9 @@ check "both spools drain within 30s" -- wait_for 30 spools_empty
 check "the drain was reported" -- grep -q "available again" "$T/node-a/agent.log"
 burst
 sleep 3
-kill $PINGS 2>/dev/null
-wait $PINGS 2>/dev/null
+kill $PINGS
+check "the pings are gone before the final harvests" -- \
+	wait_for 5 bash -c "for p in $PINGS; do kill -0 \$p 2>/dev/null && exit 1; done; exit 0"
 sleep 1
 check "node-a stops with a final harvest" -- "$TG" stop -c "$T/node-a/tollgate.yaml"
 check "node-b stops with a final harvest" -- "$TG" stop -c "$T/node-b/tollgate.yaml"
