@@ -22,11 +22,12 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 FIXBUF_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libfixbuf 2>/dev/null))
+PQ_CFLAGS := -isystem $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE $(FIXBUF_CFLAGS)
+		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE $(FIXBUF_CFLAGS) $(PQ_CFLAGS)
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lseccomp -ljson-c $(shell pkg-config --libs libfixbuf 2>/dev/null)
+LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lseccomp -ljson-c -lpq $(shell pkg-config --libs libfixbuf 2>/dev/null)
 # ncurses: only `tollgate top` (src/cmd_top.c) uses it, so only the binary links it.
 CURSES_LIBS := $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
@@ -52,7 +53,8 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
-	    libseccomp-dev libjson-c-dev strace libncurses-dev
+	    libseccomp-dev libjson-c-dev strace libncurses-dev \
+	    libpq-dev postgresql
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -182,9 +183,15 @@ static void prune_ifaces(struct agent *a)
 	}
 }
 
+/* CLOCK_REALTIME, as the interval timer: time() reads a coarser clock that can still show
+ * the second before the boundary when the timer fires, which billed an interval to the
+ * one before it (and re-armed the timer for a boundary already passed). */
 static int64_t now_s(void)
 {
-	return (int64_t)time(NULL);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 static int harvest(struct agent *a, int64_t interval_start)
@@ -462,9 +469,17 @@ static int start(struct agent *a)
 		}
 		free(members);
 	}
-	err = tg_store_open(a->cfg.store_path, 0, &a->store);
-	if (err)
-		return err;
+	{
+		/* PostgreSQL: harvests go through a local spool, so billing never waits for
+		 * the database (docs/billing.md); SQLite ignores it */
+		char spool[PATH_MAX];
+
+		snprintf(spool, sizeof(spool), "%s/spool-%s.log",
+			 a->cfg.spool_dir ? a->cfg.spool_dir : TG_DEFAULT_SPOOL_DIR, a->node);
+		err = tg_store_open_spooled(a->cfg.store_path, spool, &a->store);
+		if (err)
+			return err;
+	}
 	/* What the kernel counted while no agent ran is billed now. */
 	harvest(a, interval_of(a, now_s()));
 	prune_ifaces(a);
@@ -526,6 +541,7 @@ static int loop(struct agent *a)
 			tg_runtime_drain(a->rt);
 			tg_bpf_watch_tick(a->bpf_watch);
 			identity_scan(a);
+			tg_store_tick(a->store); /* drains a spool the database refused */
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
@@ -667,8 +683,11 @@ int cmd_run(int argc, char **argv)
 	snprintf(a.node, sizeof(a.node), "%s", a.cfg.node);
 	err = start(&a);
 	if (!err) {
+		char shown[512];
+
+		tg_store_display(a.cfg.store_path, shown, sizeof(shown)); /* no password */
 		fprintf(stderr, "tollgate: running: %zu tenants, billing every %us into %s\n",
-			a.cfg.n_tenants, a.cfg.interval, a.cfg.store_path);
+			a.cfg.n_tenants, a.cfg.interval, shown);
 		err = loop(&a);
 	}
 	if (err && err != -EBUSY)

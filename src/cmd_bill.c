@@ -14,9 +14,14 @@
 #include "store.h"
 
 static const char *const usage =
-	"usage: tollgate bill [-c FILE] [--store PATH] [--tenant T] [--class NAME]\n"
-	"                     [--from TIME] [--to TIME] [--format table|csv|json] [--p95]\n"
+	"usage: tollgate bill [-c FILE] [--store PATH|URL] [--tenant T] [--class NAME]\n"
+	"                     [--node NAME | --by-node] [--from TIME] [--to TIME]\n"
+	"                     [--format table|csv|json] [--p95]\n"
+	"  --store: an SQLite file, or a postgresql:// or postgres:// URL.\n"
 	"  --class: only the traffic class NAME (`internet` is the default class).\n"
+	"  --node: only the rows of node NAME. Without it, a PostgreSQL store's rows of\n"
+	"  several nodes in one interval are summed into one row of node \"*\"; --by-node\n"
+	"  keeps one row per node (what an SQLite store always shows).\n"
 	"  --p95: the 95th-percentile rate (bit/s) of each tenant, class and direction over\n"
 	"  the selected intervals (burstable billing), instead of the rows.\n"
 	"  TIME is RFC 3339 (2026-11-21T02:00:00Z), a date (2026-11-21) or @UNIXSECONDS;\n"
@@ -36,6 +41,46 @@ static int parse_format(const char *s, enum tg_format *f)
 		}
 	}
 	return -EINVAL;
+}
+
+static int cmp_sum_key(const void *a, const void *b)
+{
+	const struct tg_bill_row *x = a, *y = b;
+	int c;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	c = strcmp(x->tenant, y->tenant);
+	if (!c)
+		c = strcmp(x->class_name, y->class_name);
+	return c ? c : x->dir - y->dir;
+}
+
+/* Rows of more than one node: one row per interval, tenant, class and direction, summed
+ * over the nodes, node "*". Keeps the store's order (start, tenant, class, direction). */
+static void sum_nodes(struct tg_bill_row *rows, size_t *n)
+{
+	size_t i, k = 0;
+	bool many = false;
+
+	for (i = 1; i < *n && !many; i++)
+		many = strcmp(rows[i].node, rows[0].node) != 0;
+	if (!many)
+		return;
+	qsort(rows, *n, sizeof(*rows), cmp_sum_key); /* nodes of one key become adjacent */
+	for (i = 0; i < *n; i++) {
+		if (k && !cmp_sum_key(&rows[k - 1], &rows[i])) {
+			rows[k - 1].bytes += rows[i].bytes;
+			rows[k - 1].packets += rows[i].packets;
+			if (rows[i].end > rows[k - 1].end)
+				rows[k - 1].end = rows[i].end;
+			continue;
+		}
+		rows[k] = rows[i];
+		snprintf(rows[k].node, sizeof(rows[k].node), "*");
+		k++;
+	}
+	*n = k;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -123,6 +168,8 @@ int cmd_bill(int argc, char **argv)
 					      { "to", required_argument, NULL, 'T' },
 					      { "format", required_argument, NULL, 'F' },
 					      { "p95", no_argument, NULL, 'P' },
+					      { "node", required_argument, NULL, 'N' },
+					      { "by-node", no_argument, NULL, 'B' },
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	struct tg_bill_query q = { .from = INT64_MIN, .to = INT64_MAX };
@@ -131,7 +178,8 @@ int cmd_bill(int argc, char **argv)
 	struct tg_bill_row *rows = NULL;
 	struct tg_store *s;
 	struct tg_paths p;
-	bool p95 = false;
+	bool p95 = false, by_node = false;
+	char shown[512];
 	size_t n = 0;
 	int c, err;
 
@@ -174,6 +222,16 @@ int cmd_bill(int argc, char **argv)
 		case 'P':
 			p95 = true;
 			break;
+		case 'N':
+			if (!*optarg || strlen(optarg) >= sizeof(rows->node)) {
+				fprintf(stderr, "tollgate: bad node name '%s'\n", optarg);
+				return 2;
+			}
+			q.node = optarg;
+			break;
+		case 'B':
+			by_node = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -184,6 +242,10 @@ int cmd_bill(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fputs(usage, stderr);
+		return 2;
+	}
+	if (by_node && q.node) {
+		fprintf(stderr, "tollgate: --node and --by-node exclude each other\n%s", usage);
 		return 2;
 	}
 	if (!store) {
@@ -199,12 +261,16 @@ int cmd_bill(int argc, char **argv)
 		return 1;
 	}
 	err = tg_store_query(s, &q, &rows, &n);
+	/* a fleet's shared database; an SQLite file keeps its rows per node as it always did */
+	if (!err && !by_node && !q.node && tg_store_is_pg(store))
+		sum_nodes(rows, &n);
 	if (!err && p95)
 		err = print_p95(rows, n, fmt);
 	else if (!err)
 		tg_bill_print(stdout, rows, n, fmt);
 	else
-		fprintf(stderr, "tollgate: cannot read %s: %s\n", store, strerror(-err));
+		fprintf(stderr, "tollgate: cannot read %s: %s\n",
+			(tg_store_display(store, shown, sizeof(shown)), shown), strerror(-err));
 	free(rows);
 	tg_store_close(s);
 	return err ? 1 : 0;

@@ -31,6 +31,7 @@
 #include "denylist.h"
 #include "guard.h"
 #include "rt_glob.h"
+#include "store_pg.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define DIAGS_MAX 1000			 /* per parse; the rest are counted in one summary line */
@@ -2127,7 +2128,21 @@ static void parse_store(struct pctx *c, yaml_node_t *n)
 	if (!s)
 		return;
 	if (!strncmp(s, "postgresql:", 11) || !strncmp(s, "postgres:", 9)) {
-		node_err(c, n, "PostgreSQL stores are not supported by this version");
+		char why[256];
+
+		if (strlen(s) > 511) { /* what the CLI keeps of it (struct tg_paths) */
+			node_err(c, n, "billing.store: the URL is longer than 511 bytes");
+			return;
+		}
+		if (tg_pg_url_check(s, why, sizeof(why))) {
+			/* the message never shows the URL: it may hold a password */
+			node_err(c, n, "billing.store: %s", why);
+			return;
+		}
+		free(c->cfg.store_path);
+		c->cfg.store_path = strdup(s);
+		if (!c->cfg.store_path)
+			c->oom = true;
 		return;
 	}
 	sl = scheme_len(s);
@@ -2151,12 +2166,32 @@ static void parse_store(struct pctx *c, yaml_node_t *n)
 		c->oom = true;
 }
 
-static const char *const billing_keys[] = { "interval", "store", NULL };
-static const struct keyspec billing_spec = { billing_keys, NULL, "interval or store" };
+/* Where a PostgreSQL store's spool files go (docs/billing.md): an absolute directory. */
+static void parse_spool_dir(struct pctx *c, yaml_node_t *n)
+{
+	const char *s = scalar(c, n, "billing.spool_dir");
+
+	if (!s)
+		return;
+	if (!path_ok(s, false)) {
+		node_err(c, n,
+			 "invalid billing.spool_dir '%s': expected an absolute, canonical "
+			 "directory path",
+			 show(s).s);
+		return;
+	}
+	free(c->cfg.spool_dir);
+	c->cfg.spool_dir = strdup(s);
+	if (!c->cfg.spool_dir)
+		c->oom = true;
+}
+
+static const char *const billing_keys[] = { "interval", "store", "spool_dir", NULL };
+static const struct keyspec billing_spec = { billing_keys, NULL, "interval, store or spool_dir" };
 
 static void parse_billing(struct pctx *c, yaml_node_t *n)
 {
-	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_pair_t *slot[3] = { NULL };
 
 	if (!map_collect(c, n, "billing", &billing_spec, slot))
 		return;
@@ -2164,6 +2199,8 @@ static void parse_billing(struct pctx *c, yaml_node_t *n)
 		parse_interval(c, value_of(c, slot[0]));
 	if (slot[1])
 		parse_store(c, value_of(c, slot[1]));
+	if (slot[2])
+		parse_spool_dir(c, value_of(c, slot[2]));
 }
 
 static const char *const flows_keys[] = { "capacity", "idle_timeout", NULL };
@@ -4302,6 +4339,7 @@ void tg_config_free(struct tg_config *cfg)
 	free_strings(cfg->uplinks, cfg->n_uplinks);
 	free(cfg->path);
 	free(cfg->store_path);
+	free(cfg->spool_dir);
 	free(cfg->pin_path);
 	free(cfg->run_dir);
 	free(cfg->ipfix.host);

@@ -15,6 +15,7 @@
 
 #define TG_DEFAULT_CONFIG "/etc/tollgate/tollgate.yaml"
 #define TG_DEFAULT_STORE "/var/lib/tollgate/tollgate.db"
+#define TG_DEFAULT_SPOOL_DIR "/var/lib/tollgate" /* spool-NODE.log, PostgreSQL stores */
 #define TG_DEFAULT_INTERVAL 60
 #define TG_DEFAULT_PIN_PATH "/sys/fs/bpf/tollgate"
 #define TG_DEFAULT_RUN_DIR "/run/tollgate"
@@ -200,7 +201,8 @@ struct tg_config {
 	struct tg_tenant_conf *tenants;
 	size_t n_tenants;
 	uint32_t interval; /* billing.interval, seconds */
-	char *store_path;  /* SQLite file */
+	char *store_path;  /* SQLite file, or a postgresql:// URL */
+	char *spool_dir;   /* billing.spool_dir, NULL = TG_DEFAULT_SPOOL_DIR (PostgreSQL) */
 	char **uplinks;	   /* uplink.interfaces */
 	size_t n_uplinks;
 	char *pin_path;		       /* agent.pin_path */

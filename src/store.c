@@ -22,6 +22,7 @@
 
 #include "json.h"
 #include "store.h"
+#include "store_pg.h"
 
 #define TG_STORE_VERSION 2
 #define TG_BUSY_TIMEOUT_MS 5000
@@ -44,6 +45,7 @@ enum store_stmt {
 };
 
 struct tg_store {
+	struct tg_pg *pg; /* a PostgreSQL store (store_pg.c): nothing below is used */
 	sqlite3 *db;
 	char *path;
 	bool readonly;
@@ -126,6 +128,7 @@ static const char migrate_v1_after_sql[] =
 	"SELECT node, tenant, " class ", direction, interval_start, interval_end,"	\
 	" bytes, packets FROM usage"							\
 	" WHERE (?1 IS NULL OR tenant = ?1) AND (?4 IS NULL OR " class " = ?4)"		\
+	" AND (?5 IS NULL OR node = ?5)"						\
 	" AND interval_start >= ?2 AND interval_start < ?3"				\
 	" ORDER BY interval_start, tenant, " class ", node,"				\
 	" CASE direction WHEN 'ingress' THEN 0 ELSE 1 END"
@@ -422,6 +425,55 @@ static int check_exists(const char *path)
 	return err;
 }
 
+bool tg_store_is_pg(const char *path)
+{
+	return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
+}
+
+void tg_store_display(const char *path, char *buf, size_t len)
+{
+	if (tg_store_is_pg(path))
+		tg_pg_url_redact(path, buf, len);
+	else if (buf && len)
+		snprintf(buf, len, "%s", path ? path : "");
+}
+
+static int open_pg(const char *url, int readonly, const char *spool, struct tg_store **out)
+{
+	struct tg_store *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = tg_pg_open(url, readonly, spool, &s->pg);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int tg_store_open_spooled(const char *path, const char *spool, struct tg_store **out)
+{
+	if (!path || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (tg_store_is_pg(path))
+		return open_pg(path, 0, spool, out);
+	return tg_store_open(path, 0, out);
+}
+
+int tg_store_tick(struct tg_store *s)
+{
+	return s && s->pg ? tg_pg_tick(s->pg) : 0;
+}
+
+size_t tg_store_spooled(const struct tg_store *s)
+{
+	return s && s->pg ? tg_pg_spooled(s->pg) : 0;
+}
+
 int tg_store_open(const char *path, int readonly, struct tg_store **out)
 {
 	struct tg_store *s;
@@ -430,6 +482,8 @@ int tg_store_open(const char *path, int readonly, struct tg_store **out)
 	if (!path || !*path || !out)
 		return -EINVAL;
 	*out = NULL;
+	if (tg_store_is_pg(path))
+		return open_pg(path, readonly, NULL, out);
 	err = readonly ? check_exists(path) : make_parent_dirs(path);
 	if (err)
 		return err;
@@ -462,6 +516,11 @@ void tg_store_close(struct tg_store *s)
 
 	if (!s)
 		return;
+	if (s->pg) {
+		tg_pg_close(s->pg);
+		free(s);
+		return;
+	}
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -652,6 +711,8 @@ int tg_store_harvest(struct tg_store *s, const struct tg_harvest *h, uint64_t *b
 		*billed_bytes = 0;
 	if (!s || !h)
 		return -EINVAL;
+	if (s->pg)
+		return tg_pg_harvest(s->pg, h, billed_bytes);
 	err = check_harvest(s, h);
 	if (err)
 		return err;
@@ -731,6 +792,10 @@ static int bind_query(sqlite3_stmt *st, const struct tg_bill_query *q)
 		rc = sqlite3_bind_text(st, 4, q->class_name, -1, SQLITE_STATIC);
 	else if (rc == SQLITE_OK)
 		rc = sqlite3_bind_null(st, 4);
+	if (rc == SQLITE_OK && q && q->node)
+		rc = sqlite3_bind_text(st, 5, q->node, -1, SQLITE_STATIC);
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_bind_null(st, 5);
 	return rc;
 }
 
@@ -760,6 +825,8 @@ int tg_store_query(struct tg_store *s, const struct tg_bill_query *q, struct tg_
 
 	if (!s || !rows || !n)
 		return -EINVAL;
+	if (s->pg)
+		return tg_pg_query(s->pg, q, rows, n);
 	st = s->st[ST_QUERY];
 	rc = bind_query(st, q);
 	while (rc == SQLITE_OK || rc == SQLITE_ROW) {

@@ -8,6 +8,7 @@
 #ifndef TG_STORE_H
 #define TG_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -41,6 +42,21 @@ struct tg_harvest {
  * does not exist and never migrate. A schema newer than this code: -EPROTO. */
 int tg_store_open(const char *path, int readonly, struct tg_store **out);
 void tg_store_close(struct tg_store *s);
+
+/*
+ * PostgreSQL: a path of postgresql://... or postgres://... opens the PostgreSQL store
+ * (store_pg.h) with the same calls. tg_store_open_spooled() is the agent's open: with a
+ * PostgreSQL store, harvests go through the local spool file SPOOL (spool.h) and the open
+ * succeeds while the database is down; for SQLite it is tg_store_open(path, 0, out).
+ * tg_store_tick() retries a spool that could not be drained (call it every second or so;
+ * it backs off by itself); a no-op for SQLite.
+ */
+bool tg_store_is_pg(const char *path);
+int tg_store_open_spooled(const char *path, const char *spool, struct tg_store **out);
+int tg_store_tick(struct tg_store *s);
+size_t tg_store_spooled(const struct tg_store *s); /* harvests waiting in the spool */
+/* The path, or the URL without its password, for messages. */
+void tg_store_display(const char *path, char *buf, size_t len);
 /* Bills the deltas of h in one transaction. Returns 0 or a negative errno;
  * *billed_bytes (optional) receives the sum of byte deltas billed. */
 int tg_store_harvest(struct tg_store *s, const struct tg_harvest *h, uint64_t *billed_bytes);
@@ -58,6 +74,7 @@ struct tg_bill_query {
 	const char *tenant;	/* NULL = all */
 	int64_t from, to;	/* interval start >= from and < to; INT64_MIN/MAX for open ends */
 	const char *class_name; /* NULL = all */
+	const char *node;	/* NULL = all */
 };
 
 /* Rows ordered by start, tenant, class, node, direction. Caller frees *rows. A version 1
