@@ -26,7 +26,7 @@ CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-in
 		 -Iinclude -Isrc -I$(OUT) -D_GNU_SOURCE $(FIXBUF_CFLAGS)
 CFLAGS   ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lseccomp -ljson-c $(shell pkg-config --libs libfixbuf 2>/dev/null)
+LDLIBS   := -lbpf -lelf -lz -lyaml -lsqlite3 -lpcap -lcrypto -lseccomp -ljson-c -lmicrohttpd -lpthread $(shell pkg-config --libs libfixbuf 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(OUT)
 
@@ -50,7 +50,7 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
-	    libseccomp-dev libjson-c-dev strace
+	    libseccomp-dev libjson-c-dev strace libmicrohttpd-dev prometheus
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
 all: $(OUT)/tollgate
