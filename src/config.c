@@ -3583,7 +3583,7 @@ enum {
 };
 static const char *const top_keys[] = { "node",	 "tenants", "classes",	 "billing",
 					"flows", "uplink",  "isolation", "outputs",
-					"agent", "runtime", "api",	NULL };
+					"agent", "runtime", "api",	 NULL };
 static const struct keyspec top_spec = {
 	top_keys, NULL,
 	"node, tenants, classes, billing, flows, uplink, isolation, outputs, agent, runtime or api"

@@ -22,7 +22,7 @@
 #define TG_DEFAULT_AUDIT "/var/log/tollgate/audit.log"
 #define TG_DEFAULT_INVENTORY "/var/lib/tollgate/inventory.db"
 #define TG_DEFAULT_API_LISTEN "127.0.0.1:9477" /* api.listen (docs/api.md) */
-#define TG_DEFAULT_RT_EVENTS_PER_SEC 1000 /* runtime.events_per_second, per tenant */
+#define TG_DEFAULT_RT_EVENTS_PER_SEC 1000      /* runtime.events_per_second, per tenant */
 /* runtime.monitor when not given: every type but open (too many) */
 #define TG_RT_MONITOR_DEFAULT (((1u << TG_RT_TYPES) - 2) & ~(1u << TG_RT_OPEN))
 
