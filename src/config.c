@@ -2330,8 +2330,8 @@ int tg_api_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *le
 		colon++;
 		s++;
 	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
+		colon = strchr(s, ':');
+		if (!colon || strchr(colon + 1, ':')) /* IPv6 goes in brackets */
 			return -EINVAL;
 		n = (size_t)(colon - s);
 	}
