@@ -21,7 +21,7 @@
 
 void tg_prom_label_value(FILE *f, const char *v)
 {
-	for (; *v; v++) {
+	for (; v && *v; v++) {
 		if (*v == '\\')
 			fputs("\\\\", f);
 		else if (*v == '"')
