@@ -351,11 +351,11 @@ struct ev_cursor {
 
 #define EV_READ_MAX (4u << 20) /* bytes read per answer at most */
 
-/* Complete lines of the events file into f as JSON array members (", "-separated, count
- * in *n); cur is where to start (valid) or NULL for the last limit lines; *next where the
+/* Complete lines of the events file into f, sep between them (", ": JSON array members;
+ * "\n": lines), their count in *n; cur is where to start (valid) or NULL for the last limit lines; *next where the
  * next read starts. */
 static int ev_read(const char *path, const struct ev_cursor *cur, unsigned limit, FILE *f,
-		   unsigned *n, struct ev_cursor *next)
+		   const char *sep, unsigned *n, struct ev_cursor *next)
 {
 	struct stat st;
 	unsigned long long off;
@@ -423,7 +423,7 @@ static int ev_read(const char *path, const struct ev_cursor *cur, unsigned limit
 		if (!eol)
 			break;
 		if (buf[i] == '{') {
-			fprintf(f, "%s%.*s", *n ? ", " : "", (int)(eol - buf - i), buf + i);
+			fprintf(f, "%s%.*s", *n ? sep : "", (int)(eol - buf - i), buf + i);
 			(*n)++;
 		}
 		i = (size_t)(eol - buf) + 1;
@@ -474,7 +474,8 @@ static MHD_Result_t get_events(struct tg_http *h, struct MHD_Connection *c)
 		return MHD_NO;
 	for (unsigned waited = 0;; waited += 200) {
 		fputs("{\"events\": [", cap.f);
-		err = ev_read(h->conf.events_path, after ? &cur : NULL, limit, cap.f, &n, &next);
+		err = ev_read(h->conf.events_path, after ? &cur : NULL, limit, cap.f, ", ", &n,
+			      &next);
 		if (err || n || !after || waited >= wait * 1000 || atomic_load(&h->stopping))
 			break;
 		/* nothing yet: wait (long poll) from the same cursor */
@@ -515,7 +516,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 
 			if (!f)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
-			if (ev_read(s->h->conf.events_path, &s->cur, 100, f, &n, &next)) {
+			if (ev_read(s->h->conf.events_path, &s->cur, 100, f, "\n", &n, &next)) {
 				fclose(f);
 				free(evs);
 				return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -523,21 +524,17 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			fclose(f);
 			s->cur = next;
 			if (n) {
-				/* ev_read separates events by ", ": one data line each */
+				/* one event a line: one data line each */
 				FILE *o = open_memstream(&s->buf, &s->len);
-				const char *p = evs;
+				char *save = NULL;
 
 				if (!o) {
 					free(evs);
 					return MHD_CONTENT_READER_END_WITH_ERROR;
 				}
-				for (unsigned k = 0; k < n; k++) {
-					const char *q = k + 1 < n ? strstr(p, "}, {") : NULL;
-					size_t l = q ? (size_t)(q - p) + 1 : strlen(p);
-
-					fprintf(o, "data: %.*s\n\n", (int)l, p);
-					p = q ? q + 3 : p + l;
-				}
+				for (char *ln = strtok_r(evs, "\n", &save); ln;
+				     ln = strtok_r(NULL, "\n", &save))
+					fprintf(o, "data: %s\n\n", ln);
 				fclose(o);
 			}
 			free(evs);

@@ -45,6 +45,7 @@ write_config() { # write_config [API SECTION]
 	tenants:
 	  - name: acme
 	    interfaces: [vt-acme-*]
+	    deny: [192.0.2.99/32]
 	  - name: globex
 	    interfaces: [vt-globex-*]
 	uplink: {interfaces: [up0]}
@@ -143,6 +144,29 @@ equal "the same /metrics over the unix socket" \
 	"$(grep -c '^tollgate_tenant_bytes_total' "$T/metrics.txt")"
 equal "/api/v1/tenants is what tollgate tenants --json -i 0 prints" \
 	"$(curl -s "$API/api/v1/tenants")" "$("$TG" tenants -c "$T/tollgate.yaml" --json -i 0)"
+# Events: a long poll from a cursor and the stream, both woken by real deny hits.
+cursor=$(curl -s "$API/api/v1/events?limit=1000" | python3 -c 'import json, sys; print(json.load(sys.stdin)["cursor"])')
+curl -s --max-time 25 "$API/api/v1/events?after=$cursor&wait=20" >"$T/poll.json" &
+POLL=$!
+curl -sN --max-time 6 "$API/api/v1/events/stream" >"$T/sse.txt" &
+SSE=$!
+sleep 1
+nsx t-acme ping -q -c 3 -i 0.2 -W 1 192.0.2.99 >/dev/null
+wait "$POLL" "$SSE"
+is_deny='import json, sys
+e = [json.loads(l) for l in sys.stdin] if sys.argv[1] == "lines" else json.load(sys.stdin)["events"]
+assert any(x["type"] == "enforce" and x["tenant"] == "acme" and x["reason"] == "deny" and x["dst"] == "192.0.2.99" for x in e), e'
+check "the long poll returned acme's deny event" -- python3 -c "$is_deny" poll <"$T/poll.json"
+check "the event stream sent it as a data line" -- \
+	bash -c "sed -n 's/^data: //p' '$T/sse.txt' | python3 -c '$is_deny' lines"
+equal "the long poll's events are the events file's lines after the cursor" \
+	"$(python3 -c 'import json, sys; [print(json.dumps(e, separators=(",", ":"))) for e in json.load(sys.stdin)["events"]]' <"$T/poll.json")" \
+	"$(python3 -c 'import json, sys
+for l in open(sys.argv[1]).read().splitlines()[-len(json.load(open(sys.argv[2]))["events"]):]:
+    print(json.dumps(json.loads(l), separators=(",", ":")))' "$T/events.json" "$T/poll.json")"
+equal "/metrics counts the three deny drops of acme" \
+	"$(curl -s "$API/metrics" | grep '^tollgate_drops_total{tenant="acme",reason="deny"}' | awk '{ print $2 }')" 3
+
 equal "tollgate status goes through the socket: its answer is the agent's" \
 	"$("$TG" status -c "$T/tollgate.yaml" --json | head -c 16)" '{"healthy": true'
 equal "an unknown endpoint is 404, a wrong method 405" \
