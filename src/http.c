@@ -876,7 +876,7 @@ static MHD_Result_t get(struct tg_http *h, struct MHD_Connection *c, enum route 
 
 struct req {
 	char *body;
-	size_t len;
+	size_t len, seen;
 	bool too_big, done;
 };
 
@@ -929,6 +929,9 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		rq->seen += *upload_size;
+		if (rq->seen > 16 * TG_HTTP_BODY_MAX)
+			return MHD_NO; /* a body without end: closed, not read on */
 		if (!rq->too_big && rq->len + *upload_size <= TG_HTTP_BODY_MAX) {
 			char *b = realloc(rq->body, rq->len + *upload_size + 1);
 

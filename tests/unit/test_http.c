@@ -389,6 +389,26 @@ static void test_server(const char *dir)
 		tap_check(rc == 0 || (rc >= 400 && rc < 500), "random bytes: 4xx or closed (%d)",
 			  rc);
 	}
+	{
+		/* a chunked body that goes on: 2 MiB in 64 KiB chunks */
+		size_t chunk = 65536, n = 32, len = 0;
+		char *req = malloc(256 + n * (chunk + 16));
+		int rc;
+
+		len = (size_t)sprintf(req, "POST /api/v1/block HTTP/1.1\r\nHost: x\r\n"
+					   "Transfer-Encoding: chunked\r\n\r\n");
+		for (size_t i = 0; i < n; i++) {
+			len += (size_t)sprintf(req + len, "%zx\r\n", chunk);
+			memset(req + len, 'a', chunk);
+			len += chunk;
+			len += (size_t)sprintf(req + len, "\r\n");
+		}
+		len += (size_t)sprintf(req + len, "0\r\n\r\n");
+		rc = exchange(port, req, len, true, &secs);
+		tap_check(rc == 0 || rc == 413, "2 MiB of chunked body: 413 or closed (%d, %.1f s)",
+			  rc, secs);
+		free(req);
+	}
 	tap_equal_u64(request(port, "GET", "/api/v1/rates", NULL, 0, 0), 200,
 		      "still serving after all that");
 	tg_http_stop(h);
