@@ -169,6 +169,16 @@ for l in f.read().decode().splitlines()[:n]:
 equal "/metrics counts the three deny drops of acme" \
 	"$(curl -s "$API/metrics" | grep '^tollgate_drops_total{tenant="acme",reason="deny"}' | awk '{ print $2 }')" 3
 
+equal "/api/v1/flows?top=0 is what tollgate flows --json -i 0 --top 0 prints" \
+	"$(curl -s "$API/api/v1/flows?top=0")" "$("$TG" flows -c "$T/tollgate.yaml" --json -i 0 --top 0)"
+equal "/api/v1/bans is what tollgate block --list --json prints" \
+	"$(curl -s "$API/api/v1/bans")" "$("$TG" block --list --json -c "$T/tollgate.yaml")"
+via_agent=$("$TG" status -c "$T/tollgate.yaml" | grep -v '^harvest:')
+mv "$SOCK" "$SOCK.away" # the command falls back to the pins
+via_pins=$("$TG" status -c "$T/tollgate.yaml" | grep -v '^harvest:')
+mv "$SOCK.away" "$SOCK"
+equal "tollgate status: the agent's table is the pins' table (but for the harvest line)" \
+	"$via_agent" "$via_pins"
 equal "tollgate status goes through the socket: its answer is the agent's" \
 	"$("$TG" status -c "$T/tollgate.yaml" --json | head -c 16)" '{"healthy": true'
 equal "an unknown endpoint is 404, a wrong method 405" \
