@@ -234,7 +234,19 @@ equal "not even with the run directory open to it (socket mode 0600)" \
 chmod 700 /run/tollgate
 userdel "$TUSER"
 equal "root is served" "$(code --unix-socket "$SOCK" http://x/api/v1/status)" 200
+# clients that hold on (an event stream, a long poll, a partial request) do not hold the agent
+curl -sN --max-time 60 "$API/api/v1/events/stream" >/dev/null &
+cursor=$(curl -s "$API/api/v1/events" | python3 -c 'import json, sys; print(json.load(sys.stdin)["cursor"])')
+curl -s --max-time 60 "$API/api/v1/events?after=$cursor&wait=30" >/dev/null &
+curl -s --max-time 60 --unix-socket "$SOCK" "http://x/api/v1/events?after=$cursor&wait=30" >/dev/null &
+exec 7<>/dev/tcp/127.0.0.1/9477 && printf 'GET /metrics HTTP/1.1\r\n' >&7
+sleep 1
+t0=$(date +%s%N)
 agent_stop
+t1=$(date +%s%N)
+exec 7>&-
+check "the agent stops within 3 s with clients holding on ($(((t1 - t0) / 1000000)) ms)" -- \
+	test $(((t1 - t0) / 1000000)) -lt 3000
 check "the socket is removed when the agent stops" -- test ! -e "$SOCK"
 agent_start
 kill -9 "$AGENT"
