@@ -232,10 +232,15 @@ int cmd_flows(int argc, char **argv)
 	err = tg_flows_write(stdout, p.pin_path, tenant, top, secs, json);
 	if (err == -ENOENT && tenant)
 		fprintf(stderr, "tollgate: no tenant named '%s'\n", tenant);
-	else if (err == -ENODEV)
-		fprintf(stderr, "tollgate: no datapath under %s: is the agent started?\n",
-			p.pin_path);
-	else if (err)
+	else if (err == -ENODEV) {
+		struct tg_maps m;
+		int oerr = tg_maps_open_pinned(p.pin_path, &m); /* again, for its reason */
+
+		if (!oerr)
+			tg_maps_close(&m);
+		fprintf(stderr, "tollgate: no datapath under %s (%s): is the agent started?\n",
+			p.pin_path, strerror(oerr ? -oerr : ENOENT));
+	} else if (err)
 		fprintf(stderr, "tollgate: cannot read the flow table: %s\n", strerror(-err));
 	return err ? 1 : 0;
 }
