@@ -39,6 +39,7 @@
 #include "flow_export.h"
 #include "guard.h"
 #include "harvest.h"
+#include "http.h"
 #include "identity.h"
 #include "json.h"
 #include "mounts.h"
@@ -60,6 +61,7 @@ struct agent {
 	struct tg_runtime *rt;		/* runtime security, NULL without a runtime section */
 	struct tg_bpf_watch *bpf_watch; /* runtime: unknown BPF program loads */
 	struct tg_sc_learner *sc;	/* seccomp learning, loaded while some tenant learns */
+	struct tg_http *http;		/* the API and metrics server (docs/api.md) */
 	int lock_fd, nl_fd, timer_fd, sig_fd, flow_fd, tick_fd;
 	int audit_err;		/* last audit write error, reported once */
 	struct tg_identity *id; /* identity history (docs/identity.md) */
@@ -409,6 +411,20 @@ static int start(struct agent *a)
 	err = setup_fds(a);
 	if (err)
 		return err;
+	{
+		/* The API's sockets (and its token) before anything changes: served at the end. */
+		struct tg_http_conf hc = { .listen = a->cfg.api_listen,
+					   .token_file = a->cfg.api_token_file,
+					   .run_dir = a->cfg.run_dir,
+					   .pin_path = a->cfg.pin_path,
+					   .events_path = a->cfg.events_path,
+					   .audit_path = a->cfg.audit_path ? a->cfg.audit_path
+									   : TG_DEFAULT_AUDIT };
+
+		err = tg_http_bind(&hc, &a->http);
+		if (err)
+			return err;
+	}
 	struct tg_datapath_opts dopts = { .flow_capacity = a->cfg.flows.capacity };
 
 	err = tg_datapath_load(a->cfg.pin_path, &dopts, &a->dp);
@@ -499,7 +515,13 @@ static int start(struct agent *a)
 		err = arm_tick(a);
 	if (!err)
 		err = arm_timer(a);
-	return err ? err : ready(a);
+	if (!err)
+		err = ready(a);
+	if (!err) {
+		tg_http_sample(a->http, a->maps);
+		err = tg_http_start(a->http);
+	}
+	return err;
 }
 
 static int loop(struct agent *a)
@@ -542,6 +564,7 @@ static int loop(struct agent *a)
 			tg_bpf_watch_tick(a->bpf_watch);
 			identity_scan(a);
 			tg_store_tick(a->store); /* drains a spool the database refused */
+			tg_http_sample(a->http, a->maps);
 		}
 		if (pfd[5].revents & POLLIN)
 			tg_events_drain(a->ev, &a->ap);
@@ -597,6 +620,7 @@ static void agent_close(struct agent *a)
 		st.agent_started = 0;
 		tg_state_write(a->maps, &st);
 	}
+	tg_http_stop(a->http); /* first: its handlers read the pins and the events file */
 	tg_flow_export_close(a->fx);
 	tg_runtime_close(a->rt); /* its last lines go through the events output */
 	tg_bpf_watch_close(a->bpf_watch);

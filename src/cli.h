@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct tg_paths {
 	char config[512];
@@ -21,6 +22,24 @@ int tg_cli_paths(const char *file, struct tg_paths *p);
 
 extern bool tg_verbose;
 void tg_libbpf_quiet(void); /* libbpf's messages only with -v */
+
+/* What commands print, into any FILE (the API serves the same, docs/api.md). */
+int tg_status_write(FILE *f, const char *pin_path, bool json);
+int tg_tenants_write(FILE *f, const char *pin_path, double secs, bool json);
+int tg_flows_write(FILE *f, const char *pin_path, const char *tenant, unsigned long top,
+		   double secs, bool json);
+int tg_bans_write(FILE *f, const char *pin_path, bool json);
+struct tg_cidr;
+int tg_block_apply(const char *pin_path, const char *audit_path, bool unblock,
+		   const struct tg_cidr *c, uint64_t ttl_ms, const char *actor, bool *guard);
+
+/* The running agent's API over RUN_DIR/api.sock (src/api_client.c). -ENOTCONN when no
+ * agent answers there: the caller falls back to the pins. */
+int tg_api_request(const char *run_dir, const char *method, const char *path, const char *body,
+		   int *status, char **answer, size_t *len);
+int tg_api_status(const char *run_dir, bool json);
+int tg_api_block(const char *run_dir, bool unblock, const char *cidr, const char *ttl, bool *guard,
+		 char *msg, size_t msg_len);
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

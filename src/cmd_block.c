@@ -53,6 +53,16 @@ static int open_maps(const struct tg_paths *p, struct tg_maps *m)
 	return err;
 }
 
+/* Says why the datapath cannot be opened (as open_maps does): the exit status 1. */
+static int no_datapath(const struct tg_paths *p)
+{
+	struct tg_maps m;
+
+	if (!open_maps(p, &m))
+		tg_maps_close(&m);
+	return 1;
+}
+
 /* Does any interface carry the guard? A ban acts only where the XDP program runs. */
 static bool guard_attached(const struct tg_maps *m)
 {
@@ -79,52 +89,102 @@ static int parse_cidr_arg(const char *s, struct tg_cidr *c)
 	return -EINVAL;
 }
 
-static void audit(const struct tg_paths *p, const char *type, const char *members)
-{
-	int err = tg_audit_append(p->audit, type, members);
-
-	if (err)
-		fprintf(stderr, "tollgate: warning: cannot write the audit log %s: %s\n", p->audit,
-			strerror(-err));
-}
-
-static void print_list(const struct tg_ban_entry *v, size_t n, bool json)
+static void print_list(FILE *f, const struct tg_ban_entry *v, size_t n, bool json)
 {
 	uint64_t now = tg_mono_ns();
 	char cidr[64], rb[32];
 
 	if (json)
-		printf("[");
+		fprintf(f, "[");
 	else
-		printf("%-43s %-10s %-10s %s\n", "PREFIX", "ORIGIN", "RULE", "EXPIRES IN");
+		fprintf(f, "%-43s %-10s %-10s %s\n", "PREFIX", "ORIGIN", "RULE", "EXPIRES IN");
 	for (size_t i = 0; i < n; i++) {
 		const struct tg_ban *b = &v[i].ban;
 		bool expired = b->expires_ns && b->expires_ns <= now;
 
 		tg_format_cidr(&v[i].cidr, cidr, sizeof(cidr));
 		if (json) {
-			printf("%s{\"prefix\": \"%s\", \"origin\": \"%s\", \"rule\": ",
-			       i ? ", " : "", cidr, tg_ban_origin_name(b->origin));
-			tg_json_string(stdout, tg_rule_name(b->rule, rb, sizeof(rb)));
+			fprintf(f, "%s{\"prefix\": \"%s\", \"origin\": \"%s\", \"rule\": ",
+				i ? ", " : "", cidr, tg_ban_origin_name(b->origin));
+			tg_json_string(f, tg_rule_name(b->rule, rb, sizeof(rb)));
 			if (b->expires_ns)
-				printf(", \"expires_in_s\": %.3f, \"expired\": %s}",
-				       expired ? 0.0 : (double)(b->expires_ns - now) / 1e9,
-				       expired ? "true" : "false");
+				fprintf(f, ", \"expires_in_s\": %.3f, \"expired\": %s}",
+					expired ? 0.0 : (double)(b->expires_ns - now) / 1e9,
+					expired ? "true" : "false");
 			else
-				printf(", \"expires_in_s\": null, \"expired\": false}");
+				fprintf(f, ", \"expires_in_s\": null, \"expired\": false}");
 			continue;
 		}
-		printf("%-43s %-10s %-10s ", cidr, tg_ban_origin_name(b->origin),
-		       tg_rule_name(b->rule, rb, sizeof(rb)));
+		fprintf(f, "%-43s %-10s %-10s ", cidr, tg_ban_origin_name(b->origin),
+			tg_rule_name(b->rule, rb, sizeof(rb)));
 		if (!b->expires_ns)
-			printf("never\n");
+			fprintf(f, "never\n");
 		else if (expired)
-			printf("expired\n");
+			fprintf(f, "expired\n");
 		else
-			printf("%.0fs\n", (double)(b->expires_ns - now) / 1e9);
+			fprintf(f, "%.0fs\n", (double)(b->expires_ns - now) / 1e9);
 	}
 	if (json)
-		printf("]\n");
+		fprintf(f, "]\n");
+}
+
+/* The bans into f as `tollgate block --list [--json]` prints them: 0 or -errno (-ENODEV:
+ * no datapath). */
+int tg_bans_write(FILE *f, const char *pin_path, bool json)
+{
+	struct tg_ban_entry *v;
+	struct tg_maps m;
+	size_t n;
+	int err;
+
+	if (tg_maps_open_pinned(pin_path, &m))
+		return -ENODEV;
+	err = tg_bans_list(&m, &v, &n);
+	if (!err) {
+		print_list(f, v, n, json);
+		free(v);
+	}
+	tg_maps_close(&m);
+	return err;
+}
+
+/* Bans c for ttl_ms (0: until lifted), or lifts its ban, and audits it with the members
+ * actor adds ("\"uid\":0", ...). 0, -ENOENT (unblock: not banned), -ENODEV (no datapath)
+ * or -errno; *guard says whether some interface carries the guard. */
+int tg_block_apply(const char *pin_path, const char *audit_path, bool unblock,
+		   const struct tg_cidr *c, uint64_t ttl_ms, const char *actor, bool *guard)
+{
+	char cidr_s[64], members[384];
+	struct tg_maps m;
+	uint64_t expires;
+	int err;
+
+	if (tg_maps_open_pinned(pin_path, &m))
+		return -ENODEV;
+	tg_format_cidr(c, cidr_s, sizeof(cidr_s));
+	if (unblock) {
+		err = tg_ban_del(&m, c);
+		if (!err)
+			snprintf(members, sizeof(members), "\"src\":\"%s\",%s", cidr_s, actor);
+	} else {
+		err = tg_ban_add(&m, c, ttl_ms, TG_BAN_MANUAL, TG_RULE_MANUAL, &expires);
+		if (!err && ttl_ms)
+			snprintf(members, sizeof(members),
+				 "\"src\":\"%s\",\"ttl_ms\":%" PRIu64 ",%s", cidr_s, ttl_ms, actor);
+		else if (!err)
+			snprintf(members, sizeof(members), "\"src\":\"%s\",\"ttl_ms\":null,%s",
+				 cidr_s, actor);
+	}
+	if (!err) {
+		int aerr = tg_audit_append(audit_path, unblock ? "unblock" : "block", members);
+
+		if (aerr)
+			fprintf(stderr, "tollgate: warning: cannot write the audit log %s: %s\n",
+				audit_path, strerror(-aerr));
+	}
+	*guard = guard_attached(&m);
+	tg_maps_close(&m);
+	return err;
 }
 
 static int block_or_unblock(int argc, char **argv, bool unblock)
@@ -135,11 +195,10 @@ static int block_or_unblock(int argc, char **argv, bool unblock)
 		{ "help", no_argument, NULL, 'h' },	 {}
 	};
 	const char *conf = NULL, *ttl_arg = NULL;
-	bool list = false, json = false;
-	char cidr_s[64], members[256];
-	uint64_t ttl_ms = 0, expires;
+	bool list = false, json = false, guard = false;
+	char cidr_s[64], actor[32], msg[256];
+	uint64_t ttl_ms = 0;
 	struct tg_paths p;
-	struct tg_maps m;
 	struct tg_cidr c;
 	int opt, err;
 
@@ -179,64 +238,48 @@ static int block_or_unblock(int argc, char **argv, bool unblock)
 		return 2;
 	if (tg_cli_paths(conf, &p))
 		return 2;
-	if (open_maps(&p, &m))
-		return 1;
 	if (list) {
-		struct tg_ban_entry *v;
-		size_t n;
-
-		err = tg_bans_list(&m, &v, &n);
+		err = tg_bans_write(stdout, p.pin_path, json);
+		if (err == -ENODEV)
+			return no_datapath(&p);
 		if (err)
 			fprintf(stderr, "tollgate: cannot read the bans: %s\n", strerror(-err));
-		else
-			print_list(v, n, json);
-		if (!err)
-			free(v);
-		tg_maps_close(&m);
 		return err ? 1 : 0;
 	}
 	tg_format_cidr(&c, cidr_s, sizeof(cidr_s));
-	if (unblock) {
-		err = tg_ban_del(&m, &c);
-		if (err == -ENOENT)
+	/* Where an agent runs, it writes the ban (docs/api.md): one writer. */
+	err = tg_api_block(p.run_dir, unblock, cidr_s, ttl_arg, &guard, msg, sizeof(msg));
+	if (err == -ENOTCONN) {
+		snprintf(actor, sizeof(actor), "\"uid\":%u", (unsigned)getuid());
+		err = tg_block_apply(p.pin_path, p.audit, unblock, &c, ttl_ms, actor, &guard);
+		if (err == -ENODEV)
+			return no_datapath(&p);
+		if (err == -ENOENT && unblock)
 			fprintf(stderr,
 				"tollgate: %s is not banned (`tollgate block --list` shows the "
 				"bans; a ban is lifted by its exact prefix)\n",
 				cidr_s);
-		else if (err)
+		else if (err && unblock)
 			fprintf(stderr, "tollgate: cannot lift the ban of %s: %s\n", cidr_s,
 				strerror(-err));
-		if (!err) {
-			snprintf(members, sizeof(members), "\"src\":\"%s\",\"uid\":%u", cidr_s,
-				 (unsigned)getuid());
-			audit(&p, "unblock", members);
-			printf("tollgate: unblocked %s\n", cidr_s);
-		}
-		tg_maps_close(&m);
-		return err ? 1 : 0;
+		else if (err)
+			fprintf(stderr, "tollgate: cannot ban %s: %s\n", cidr_s, strerror(-err));
+	} else if (err) {
+		fprintf(stderr, "tollgate: %s\n", msg);
 	}
-	err = tg_ban_add(&m, &c, ttl_ms, TG_BAN_MANUAL, TG_RULE_MANUAL, &expires);
-	if (err) {
-		fprintf(stderr, "tollgate: cannot ban %s: %s\n", cidr_s, strerror(-err));
-		tg_maps_close(&m);
+	if (err)
 		return 1;
+	if (unblock) {
+		printf("tollgate: unblocked %s\n", cidr_s);
+		return 0;
 	}
-	if (ttl_ms)
-		snprintf(members, sizeof(members),
-			 "\"src\":\"%s\",\"ttl_ms\":%" PRIu64 ",\"uid\":%u", cidr_s, ttl_ms,
-			 (unsigned)getuid());
-	else
-		snprintf(members, sizeof(members), "\"src\":\"%s\",\"ttl_ms\":null,\"uid\":%u",
-			 cidr_s, (unsigned)getuid());
-	audit(&p, "block", members);
 	if (ttl_ms)
 		printf("tollgate: blocked %s for %s\n", cidr_s, ttl_arg);
 	else
 		printf("tollgate: blocked %s until `tollgate unblock %s`\n", cidr_s, cidr_s);
-	if (!guard_attached(&m))
+	if (!guard)
 		fprintf(stderr, "tollgate: warning: no interface carries the uplink guard now; "
 				"the ban acts once one does\n");
-	tg_maps_close(&m);
 	return 0;
 }
 

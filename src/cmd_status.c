@@ -227,233 +227,289 @@ static int collect(const struct tg_maps *m, struct report *r)
 	return 0;
 }
 
-static void print_table(const struct report *r, const char *pin_path)
+static void print_table(FILE *f, const struct report *r, const char *pin_path)
 {
 	char t[32], rb[32];
 	int n;
 
-	printf("agent:     %s", r->running ? "running" : "not running");
+	fprintf(f, "agent:     %s", r->running ? "running" : "not running");
 	if (r->running) {
 		tg_format_time(r->st.agent_started, t, sizeof(t));
-		printf(" (pid %u, since %s)", r->st.agent_pid, t);
+		fprintf(f, " (pid %u, since %s)", r->st.agent_pid, t);
 	}
 	tg_format_time(r->st.last_harvest, t, sizeof(t));
-	printf("\nharvest:   every %us, last %s, %llu done, %llu failed\n", r->st.interval,
-	       r->st.last_harvest ? t : "never", (unsigned long long)r->st.harvests,
-	       (unsigned long long)r->st.harvest_errors);
+	fprintf(f, "\nharvest:   every %us, last %s, %llu done, %llu failed\n", r->st.interval,
+		r->st.last_harvest ? t : "never", (unsigned long long)r->st.harvests,
+		(unsigned long long)r->st.harvest_errors);
 	tg_format_time(r->st.created, t, sizeof(t));
-	printf("datapath:  %s, epoch %016llx%016llx, created %s\n", pin_path,
-	       (unsigned long long)r->st.epoch[0], (unsigned long long)r->st.epoch[1], t);
-	printf("maps:      tenants %d/%d, interfaces %d/%d, cidrs v4 %d/%d, v6 %d/%d\n", r->tenants,
-	       TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS, r->cidr6,
-	       TG_MAX_CIDRS);
-	printf("flows:     %d/%u live, %llu created, %llu removed idle, %llu evicted\n",
-	       r->flows_live, r->flow_capacity, (unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
-	       (unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
-	printf("counters: ");
+	fprintf(f, "datapath:  %s, epoch %016llx%016llx, created %s\n", pin_path,
+		(unsigned long long)r->st.epoch[0], (unsigned long long)r->st.epoch[1], t);
+	fprintf(f, "maps:      tenants %d/%d, interfaces %d/%d, cidrs v4 %d/%d, v6 %d/%d\n",
+		r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,
+		r->cidr6, TG_MAX_CIDRS);
+	fprintf(f, "flows:     %d/%u live, %llu created, %llu removed idle, %llu evicted\n",
+		r->flows_live, r->flow_capacity,
+		(unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
+		(unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
+	fprintf(f, "counters: ");
 	for (int i = 0; i < TG_STAT_MAX; i++)
-		printf(" %s=%llu", stat_names[i] ? stat_names[i] : "unnamed",
-		       (unsigned long long)r->stats[i]);
-	printf("\nevents:    produced %llu, delivered %llu, dropped %llu (ring full), "
-	       "pending %llu, suppressed %llu (rate-limited)\n",
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
-	       (unsigned long long)r->st.events_delivered,
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
-	       (unsigned long long)r->ev_pending,
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
-	printf("           produced = delivered + dropped + pending (in the ring, not yet "
-	       "written)\n");
-	printf("drops:    ");
+		fprintf(f, " %s=%llu", stat_names[i] ? stat_names[i] : "unnamed",
+			(unsigned long long)r->stats[i]);
+	fprintf(f,
+		"\nevents:    produced %llu, delivered %llu, dropped %llu (ring full), "
+		"pending %llu, suppressed %llu (rate-limited)\n",
+		(unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
+		(unsigned long long)r->st.events_delivered,
+		(unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
+		(unsigned long long)r->ev_pending,
+		(unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
+	fprintf(f, "           produced = delivered + dropped + pending (in the ring, not yet "
+		   "written)\n");
+	fprintf(f, "drops:    ");
 	n = 0;
 	for (int k = 1; k < TG_REASON_SLOTS; k++) {
 		const char *name = tg_reason_label(k, rb, sizeof(rb));
 
 		if (!r->drops[k].packets && !r->drops[k].bytes)
 			continue;
-		printf("%s %s=%llu (%llu bytes)", n++ ? "," : "", name,
-		       (unsigned long long)r->drops[k].packets,
-		       (unsigned long long)r->drops[k].bytes);
+		fprintf(f, "%s %s=%llu (%llu bytes)", n++ ? "," : "", name,
+			(unsigned long long)r->drops[k].packets,
+			(unsigned long long)r->drops[k].bytes);
 	}
-	printf("%s\nguard:     %d bans, %d validated sources, %llu SYN floods%s\nhooks:\n",
-	       n ? "" : " none", r->guard.bans, r->guard.validated,
-	       (unsigned long long)r->guard.syn.floods, r->guard.flood ? " (one now)" : "");
+	fprintf(f, "%s\nguard:     %d bans, %d validated sources, %llu SYN floods%s\nhooks:\n",
+		n ? "" : " none", r->guard.bans, r->guard.validated,
+		(unsigned long long)r->guard.syn.floods, r->guard.flood ? " (one now)" : "");
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 
-		printf("  %-16s tc ingress %-8s tc egress %-8s %s %s", h->name,
-		       h->ingress ? "attached" : "MISSING", h->egress ? "attached" : "MISSING",
-		       h->role == TG_ROLE_TENANT ? "tenant" : "uplink",
-		       h->role == TG_ROLE_TENANT ? r->meta[h->tenant_id].name : "");
+		fprintf(f, "  %-16s tc ingress %-8s tc egress %-8s %s %s", h->name,
+			h->ingress ? "attached" : "MISSING", h->egress ? "attached" : "MISSING",
+			h->role == TG_ROLE_TENANT ? "tenant" : "uplink",
+			h->role == TG_ROLE_TENANT ? r->meta[h->tenant_id].name : "");
 		if (h->role == TG_ROLE_UPLINK)
-			printf(" guard %s", h->xdp == 1	  ? "XDP native"
-					    : h->xdp == 2 ? "XDP generic"
-							  : "MISSING");
-		printf("\n");
+			fprintf(f, " guard %s",
+				h->xdp == 1   ? "XDP native"
+				: h->xdp == 2 ? "XDP generic"
+					      : "MISSING");
+		fprintf(f, "\n");
 	}
 	for (uint32_t ty = 1; r->rt_ok && ty < TG_RT_TYPES; ty++) {
 		const struct tg_rt_totals *x = &r->rt[ty];
 
 		if (!x->produced && !x->delivered)
 			continue;
-		printf("runtime:   %-8s produced %llu, delivered %llu, dropped %llu (budget), "
-		       "%llu (ring full)\n",
-		       tg_rt_type_name(ty), (unsigned long long)x->produced,
-		       (unsigned long long)x->delivered, (unsigned long long)x->dropped_budget,
-		       (unsigned long long)x->dropped_ring);
+		fprintf(f,
+			"runtime:   %-8s produced %llu, delivered %llu, dropped %llu (budget), "
+			"%llu (ring full)\n",
+			tg_rt_type_name(ty), (unsigned long long)x->produced,
+			(unsigned long long)x->delivered, (unsigned long long)x->dropped_budget,
+			(unsigned long long)x->dropped_ring);
 	}
 	for (int i = 0; i < r->n_problems; i++)
-		printf("problem:   %s\n", r->problems[i]);
-	printf("health:    %s\n", r->n_problems ? "unhealthy" : "healthy");
+		fprintf(f, "problem:   %s\n", r->problems[i]);
+	fprintf(f, "health:    %s\n", r->n_problems ? "unhealthy" : "healthy");
 }
 
 /* "events": {...}, "drops": {...}, "hooks": [ -- every known reason always present, so
  * the keys are stable; a code beyond them only when it counted something. */
-static void print_json_isolation(const struct report *r)
+static void print_json_isolation(FILE *f, const struct report *r)
 {
 	char rb[32];
 	bool first = true;
 
-	printf("\"events\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
-	       "\"pending\": %llu, \"suppressed\": %llu}, \"drops\": {",
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
-	       (unsigned long long)r->st.events_delivered,
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
-	       (unsigned long long)r->ev_pending,
-	       (unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
+	fprintf(f,
+		"\"events\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+		"\"pending\": %llu, \"suppressed\": %llu}, \"drops\": {",
+		(unsigned long long)r->stats[TG_STAT_EVENTS_PRODUCED],
+		(unsigned long long)r->st.events_delivered,
+		(unsigned long long)r->stats[TG_STAT_EVENTS_DROPPED],
+		(unsigned long long)r->ev_pending,
+		(unsigned long long)r->stats[TG_STAT_EVENTS_SUPPRESSED]);
 	for (int k = 1; k < TG_REASON_SLOTS; k++) {
 		if (k >= TG_REASON_MAX && !r->drops[k].packets && !r->drops[k].bytes)
 			continue;
-		printf("%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", first ? "" : ", ",
-		       tg_reason_label(k, rb, sizeof(rb)), (unsigned long long)r->drops[k].packets,
-		       (unsigned long long)r->drops[k].bytes);
+		fprintf(f, "%s\"%s\": {\"packets\": %llu, \"bytes\": %llu}", first ? "" : ", ",
+			tg_reason_label(k, rb, sizeof(rb)), (unsigned long long)r->drops[k].packets,
+			(unsigned long long)r->drops[k].bytes);
 		first = false;
 	}
-	printf("}, \"guard\": {\"bans\": %d, \"validated_sources\": %d, \"syn_floods\": %llu, "
-	       "\"syn_flood_active\": %s}, \"hooks\": [",
-	       r->guard.bans, r->guard.validated, (unsigned long long)r->guard.syn.floods,
-	       r->guard.flood ? "true" : "false");
+	fprintf(f,
+		"}, \"guard\": {\"bans\": %d, \"validated_sources\": %d, \"syn_floods\": %llu, "
+		"\"syn_flood_active\": %s}, \"hooks\": [",
+		r->guard.bans, r->guard.validated, (unsigned long long)r->guard.syn.floods,
+		r->guard.flood ? "true" : "false");
 }
 
 /* "runtime": per type, produced = delivered + dropped (+ still in the ring); null when
  * the runtime's maps are not pinned. */
-static void print_json_runtime(const struct report *r)
+static void print_json_runtime(FILE *f, const struct report *r)
 {
 	bool first = true;
 
 	if (!r->rt_ok) {
-		printf("null");
+		fprintf(f, "null");
 		return;
 	}
-	printf("{");
+	fprintf(f, "{");
 	for (uint32_t t = 1; t < TG_RT_TYPES; t++) {
 		const struct tg_rt_totals *x = &r->rt[t];
 
-		printf("%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
-		       "\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
-		       first ? "" : ", ", tg_rt_type_name(t), (unsigned long long)x->produced,
-		       (unsigned long long)x->delivered,
-		       (unsigned long long)(x->dropped_budget + x->dropped_ring),
-		       (unsigned long long)x->dropped_budget, (unsigned long long)x->dropped_ring);
+		fprintf(f,
+			"%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+			"\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
+			first ? "" : ", ", tg_rt_type_name(t), (unsigned long long)x->produced,
+			(unsigned long long)x->delivered,
+			(unsigned long long)(x->dropped_budget + x->dropped_ring),
+			(unsigned long long)x->dropped_budget, (unsigned long long)x->dropped_ring);
 		first = false;
 	}
-	printf("}");
+	fprintf(f, "}");
 }
 
 /* "runtime_tenants": the same per tenant and type (cells in tenant order, types
  * ascending); null when the runtime's maps are not pinned. */
-static void print_json_runtime_tenants(const struct report *r)
+static void print_json_runtime_tenants(FILE *f, const struct report *r)
 {
 	if (!r->rt_ok) {
-		printf("null");
+		fprintf(f, "null");
 		return;
 	}
-	printf("{");
+	fprintf(f, "{");
 	for (size_t i = 0; i < r->n_rt_cells; i++) {
 		const struct rt_cell *c = &r->rt_cells[i];
 		bool open = i == 0 || r->rt_cells[i - 1].tenant != c->tenant;
 
 		if (open) {
 			if (i)
-				printf("}, ");
+				fprintf(f, "}, ");
 			if (c->tenant && r->meta[c->tenant].name[0])
-				tg_json_string(stdout, r->meta[c->tenant].name);
+				tg_json_string(f, r->meta[c->tenant].name);
 			else if (c->tenant)
-				printf("\"tenant-%u\"", c->tenant);
+				fprintf(f, "\"tenant-%u\"", c->tenant);
 			else
-				printf("\"(host)\""); /* bpf() loads of host processes */
-			printf(": {");
+				fprintf(f, "\"(host)\""); /* bpf() loads of host processes */
+			fprintf(f, ": {");
 		}
-		printf("%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
-		       "\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
-		       open ? "" : ", ", tg_rt_type_name(c->type),
-		       (unsigned long long)c->t.produced, (unsigned long long)c->t.delivered,
-		       (unsigned long long)(c->t.dropped_budget + c->t.dropped_ring),
-		       (unsigned long long)c->t.dropped_budget,
-		       (unsigned long long)c->t.dropped_ring);
+		fprintf(f,
+			"%s\"%s\": {\"produced\": %llu, \"delivered\": %llu, \"dropped\": %llu, "
+			"\"dropped_budget\": %llu, \"dropped_ring\": %llu}",
+			open ? "" : ", ", tg_rt_type_name(c->type),
+			(unsigned long long)c->t.produced, (unsigned long long)c->t.delivered,
+			(unsigned long long)(c->t.dropped_budget + c->t.dropped_ring),
+			(unsigned long long)c->t.dropped_budget,
+			(unsigned long long)c->t.dropped_ring);
 	}
-	printf("%s}", r->n_rt_cells ? "}" : "");
+	fprintf(f, "%s}", r->n_rt_cells ? "}" : "");
 }
 
-static void print_json(const struct report *r, const char *pin_path)
+static void print_json(FILE *f, const struct report *r, const char *pin_path)
 {
 	char t[32];
 
-	printf("{\"healthy\": %s, \"agent\": {\"running\": %s, \"pid\": %u, ",
-	       r->n_problems ? "false" : "true", r->running ? "true" : "false",
-	       r->running ? r->st.agent_pid : 0);
+	fprintf(f, "{\"healthy\": %s, \"agent\": {\"running\": %s, \"pid\": %u, ",
+		r->n_problems ? "false" : "true", r->running ? "true" : "false",
+		r->running ? r->st.agent_pid : 0);
 	tg_format_time(r->st.last_harvest, t, sizeof(t));
-	printf("\"interval\": %u, \"last_harvest\": ", r->st.interval);
+	fprintf(f, "\"interval\": %u, \"last_harvest\": ", r->st.interval);
 	if (r->st.last_harvest)
-		tg_json_string(stdout, t);
+		tg_json_string(f, t);
 	else
-		printf("null");
-	printf(", \"harvests\": %llu, \"harvest_errors\": %llu}, ",
-	       (unsigned long long)r->st.harvests, (unsigned long long)r->st.harvest_errors);
-	printf("\"datapath\": {\"pin_path\": ");
-	tg_json_string(stdout, pin_path);
-	printf(", \"epoch\": \"%016llx%016llx\"}, ", (unsigned long long)r->st.epoch[0],
-	       (unsigned long long)r->st.epoch[1]);
-	printf("\"maps\": {\"tenants\": {\"used\": %d, \"max\": %d}, \"interfaces\": {\"used\": "
-	       "%d, "
-	       "\"max\": %d}, \"cidrs_v4\": {\"used\": %d, \"max\": %d}, \"cidrs_v6\": "
-	       "{\"used\": %d, \"max\": %d}}, \"counters\": {",
-	       r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,
-	       r->cidr6, TG_MAX_CIDRS);
+		fprintf(f, "null");
+	fprintf(f, ", \"harvests\": %llu, \"harvest_errors\": %llu}, ",
+		(unsigned long long)r->st.harvests, (unsigned long long)r->st.harvest_errors);
+	fprintf(f, "\"datapath\": {\"pin_path\": ");
+	tg_json_string(f, pin_path);
+	fprintf(f, ", \"epoch\": \"%016llx%016llx\"}, ", (unsigned long long)r->st.epoch[0],
+		(unsigned long long)r->st.epoch[1]);
+	fprintf(f,
+		"\"maps\": {\"tenants\": {\"used\": %d, \"max\": %d}, \"interfaces\": {\"used\": "
+		"%d, "
+		"\"max\": %d}, \"cidrs_v4\": {\"used\": %d, \"max\": %d}, \"cidrs_v6\": "
+		"{\"used\": %d, \"max\": %d}}, \"counters\": {",
+		r->tenants, TG_MAX_TENANTS - 1, r->n_ifaces, TG_MAX_IFACES, r->cidr4, TG_MAX_CIDRS,
+		r->cidr6, TG_MAX_CIDRS);
 	for (int i = 0; i < TG_STAT_MAX; i++)
-		printf("%s\"%s\": %llu", i ? ", " : "", stat_names[i] ? stat_names[i] : "unnamed",
-		       (unsigned long long)r->stats[i]);
-	printf("}, \"flows\": {\"live\": %d, \"capacity\": %u, \"created\": %llu, "
-	       "\"removed\": %llu, \"evictions\": %llu}, ",
-	       r->flows_live, r->flow_capacity, (unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
-	       (unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
-	print_json_isolation(r);
+		fprintf(f, "%s\"%s\": %llu", i ? ", " : "",
+			stat_names[i] ? stat_names[i] : "unnamed", (unsigned long long)r->stats[i]);
+	fprintf(f,
+		"}, \"flows\": {\"live\": %d, \"capacity\": %u, \"created\": %llu, "
+		"\"removed\": %llu, \"evictions\": %llu}, ",
+		r->flows_live, r->flow_capacity,
+		(unsigned long long)r->stats[TG_STAT_FLOWS_CREATED],
+		(unsigned long long)r->st.flows_removed, (unsigned long long)r->flow_evictions);
+	print_json_isolation(f, r);
 	for (int i = 0; i < r->n_hooks; i++) {
 		const struct hook *h = &r->hooks[i];
 
-		printf("%s{\"interface\": ", i ? ", " : "");
-		tg_json_string(stdout, h->name);
-		printf(", \"ifindex\": %u, \"role\": \"%s\", \"tenant\": ", h->ifindex,
-		       h->role == TG_ROLE_TENANT ? "tenant" : "uplink");
+		fprintf(f, "%s{\"interface\": ", i ? ", " : "");
+		tg_json_string(f, h->name);
+		fprintf(f, ", \"ifindex\": %u, \"role\": \"%s\", \"tenant\": ", h->ifindex,
+			h->role == TG_ROLE_TENANT ? "tenant" : "uplink");
 		if (h->role == TG_ROLE_TENANT)
-			tg_json_string(stdout, r->meta[h->tenant_id].name);
+			tg_json_string(f, r->meta[h->tenant_id].name);
 		else
-			printf("null");
-		printf(", \"tc_ingress\": %s, \"tc_egress\": %s, \"xdp\": %s}",
-		       h->ingress ? "true" : "false", h->egress ? "true" : "false",
-		       h->xdp == 1   ? "\"native\""
-		       : h->xdp == 2 ? "\"generic\""
-				     : "null");
+			fprintf(f, "null");
+		fprintf(f, ", \"tc_ingress\": %s, \"tc_egress\": %s, \"xdp\": %s}",
+			h->ingress ? "true" : "false", h->egress ? "true" : "false",
+			h->xdp == 1   ? "\"native\""
+			: h->xdp == 2 ? "\"generic\""
+				      : "null");
 	}
-	printf("], \"runtime\": ");
-	print_json_runtime(r);
-	printf(", \"runtime_tenants\": ");
-	print_json_runtime_tenants(r);
-	printf(", \"problems\": [");
+	fprintf(f, "], \"runtime\": ");
+	print_json_runtime(f, r);
+	fprintf(f, ", \"runtime_tenants\": ");
+	print_json_runtime_tenants(f, r);
+	fprintf(f, ", \"problems\": [");
 	for (int i = 0; i < r->n_problems; i++) {
-		printf("%s", i ? ", " : "");
-		tg_json_string(stdout, r->problems[i]);
+		fprintf(f, "%s", i ? ", " : "");
+		tg_json_string(f, r->problems[i]);
 	}
-	printf("]}\n");
+	fprintf(f, "]}\n");
+}
+
+/* The report into f, as `tollgate status [--json]` prints it (docs/api.md serves the same):
+ * 0 healthy, 1 not, or -errno when the datapath could not be read (said on stderr). */
+int tg_status_write(FILE *f, const char *pin_path, bool json)
+{
+	struct report *r;
+	struct tg_maps m;
+	int err;
+
+	err = tg_maps_open_pinned(pin_path, &m);
+	if (err) {
+		if (json)
+			fprintf(f, "{\"healthy\": false, \"agent\": {\"running\": false}, "
+				   "\"problems\": [\"no datapath loaded\"]}\n");
+		else
+			fprintf(f,
+				"agent:     not running\ndatapath:  not loaded (%s: %s)\n"
+				"health:    unhealthy\n",
+				pin_path, strerror(-err));
+		return 1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
+	err = r && r->meta ? collect(&m, r) : -ENOMEM;
+	if (!err)
+		r->rt_ok = !tg_rt_read_totals(pin_path, r->rt, rt_cell_add, r);
+	if (!err) {
+		if (json)
+			print_json(f, r, pin_path);
+		else
+			print_table(f, r, pin_path);
+		err = r->n_problems ? 1 : 0;
+	} else {
+		err = err < 0 ? err : -EIO;
+		fprintf(stderr, "tollgate: cannot read the datapath: %s\n", strerror(-err));
+	}
+	if (r) {
+		free(r->meta);
+		free(r->rt_cells);
+	}
+	free(r);
+	tg_maps_close(&m);
+	return err;
 }
 
 int cmd_status(int argc, char **argv)
@@ -463,11 +519,9 @@ int cmd_status(int argc, char **argv)
 					      { "help", no_argument, NULL, 'h' },
 					      {} };
 	const char *usage = "usage: tollgate status [-c FILE] [--json]\n";
-	struct report *r;
 	const char *file = NULL;
 	bool json = false;
 	struct tg_paths p;
-	struct tg_maps m;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
@@ -492,37 +546,10 @@ int cmd_status(int argc, char **argv)
 	}
 	if (tg_cli_paths(file, &p))
 		return 1;
-	err = tg_maps_open_pinned(p.pin_path, &m);
-	if (err) {
-		if (json)
-			printf("{\"healthy\": false, \"agent\": {\"running\": false}, "
-			       "\"problems\": [\"no datapath loaded\"]}\n");
-		else
-			printf("agent:     not running\ndatapath:  not loaded (%s: %s)\n"
-			       "health:    unhealthy\n",
-			       p.pin_path, strerror(-err));
-		return 1;
-	}
-	r = calloc(1, sizeof(*r));
-	if (r)
-		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
-	err = r && r->meta ? collect(&m, r) : -ENOMEM;
-	if (!err)
-		r->rt_ok = !tg_rt_read_totals(p.pin_path, r->rt, rt_cell_add, r);
-	if (!err) {
-		if (json)
-			print_json(r, p.pin_path);
-		else
-			print_table(r, p.pin_path);
-		err = r->n_problems ? 1 : 0;
-	} else {
-		fprintf(stderr, "tollgate: cannot read the datapath: %s\n", strerror(-err));
-	}
-	if (r) {
-		free(r->meta);
-		free(r->rt_cells);
-	}
-	free(r);
-	tg_maps_close(&m);
-	return err ? 1 : 0;
+	/* Where an agent runs, it answers (docs/api.md); the pins otherwise. */
+	err = tg_api_status(p.run_dir, json);
+	if (err >= 0)
+		return err;
+	err = tg_status_write(stdout, p.pin_path, json);
+	return err < 0 ? 1 : err;
 }

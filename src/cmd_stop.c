@@ -136,6 +136,11 @@ static int purge(const struct tg_paths *p)
 		fprintf(stderr, "tollgate: cannot remove %s: %s\n", p->pin_path, strerror(errno));
 		return -errno;
 	}
+	snprintf(path, sizeof(path), "%s/api.sock", p->run_dir); /* a killed agent's */
+	if (unlink(path) && errno != ENOENT) {
+		fprintf(stderr, "tollgate: cannot remove %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
 	err = tg_mounts_undo(p->run_dir);
 	if (!err && rmdir(p->run_dir) && errno != ENOENT && errno != ENOTEMPTY)
 		err = -errno;

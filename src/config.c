@@ -629,6 +629,7 @@ struct pctx {
 	struct gset_list gl[GL_MAX];
 	bool honeypot_named;		/* uplink.honeypot.interface is given (maybe invalid) */
 	unsigned guard_line, guard_col; /* where a guard that does not compile is reported */
+	unsigned api_line, api_col;	/* where the API's listen address was given */
 };
 
 /* A printable, bounded copy of a user's value for a message. */
@@ -2346,19 +2347,141 @@ static void parse_ipfix(struct pctx *c, yaml_node_t *n)
 	}
 }
 
-static const char *const outputs_keys[] = { "ipfix", "events", "audit", NULL };
-static const char *const outputs_unsupported[] = { "prometheus", NULL };
-static const struct keyspec outputs_spec = { outputs_keys, outputs_unsupported,
-					     "ipfix, events or audit" };
+static const char *const outputs_keys[] = { "ipfix", "events", "audit", "prometheus", NULL };
+static const struct keyspec outputs_spec = { outputs_keys, NULL,
+					     "ipfix, events, audit or prometheus" };
+
+int tg_api_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *len)
+{
+	char host[64], *end;
+	const char *colon;
+	unsigned long port;
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - s - 1);
+		colon++;
+		s++;
+	} else {
+		colon = strchr(s, ':');
+		if (!colon || strchr(colon + 1, ':')) /* IPv6 goes in brackets */
+			return -EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (!n || n >= sizeof(host) || !colon[1] || colon[1] == '0' || colon[1] == '-' ||
+	    colon[1] == '+')
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		return -EINVAL;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof(*a6);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool tg_api_listen_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* api.listen and its alias outputs.prometheus: an address, or "off". */
+static void parse_listen(struct pctx *c, yaml_node_t *v, const char *where)
+{
+	struct sockaddr_storage ss;
+	const char *s = scalar(c, v, where);
+	unsigned len;
+
+	if (!s)
+		return;
+	if (strcmp(s, "off") && tg_api_listen_parse(s, &ss, &len)) {
+		node_err(c, v,
+			 "invalid %s '%s': expected ADDRESS:PORT with a numeric address, e.g. "
+			 "%s or [::1]:9477, or off",
+			 where, show(s).s, TG_DEFAULT_API_LISTEN);
+		return;
+	}
+	if (c->cfg.api_listen && strcmp(c->cfg.api_listen, s))
+		node_err(c, v, "%s '%s' differs from the other listen address '%s'", where,
+			 show(s).s, show(c->cfg.api_listen).s);
+	set_str(c, &c->cfg.api_listen, s);
+	c->api_line = LINE(v);
+	c->api_col = COL(v);
+}
+
+static const char *const api_keys[] = { "listen", "token_file", NULL };
+static const struct keyspec api_spec = { api_keys, NULL, "listen or token_file" };
+
+static void parse_api(struct pctx *c, yaml_node_t *n)
+{
+	yaml_node_pair_t *slot[2] = { NULL };
+	yaml_node_t *v;
+	const char *s;
+
+	if (!map_collect(c, n, "api", &api_spec, slot))
+		return;
+	if (slot[0])
+		parse_listen(c, value_of(c, slot[0]), "api.listen");
+	if (slot[1]) {
+		v = value_of(c, slot[1]);
+		s = scalar(c, v, "api.token_file");
+		if (s && path_ok(s, false))
+			set_str(c, &c->cfg.api_token_file, s);
+		else if (s)
+			node_err(c, v,
+				 "invalid api.token_file '%s': expected an absolute path, e.g. "
+				 "/etc/tollgate/api.token",
+				 show(s).s);
+	}
+}
+
+/* Bound beyond loopback, the server needs a token (docs/api.md). */
+static void check_api(struct pctx *c)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+
+	if (!c->cfg.api_listen || !strcmp(c->cfg.api_listen, "off") ||
+	    tg_api_listen_parse(c->cfg.api_listen, &ss, &len) || tg_api_listen_loopback(&ss) ||
+	    c->cfg.api_token_file)
+		return;
+	diag_lc(c, c->api_line, c->api_col,
+		"the API listens on %s, beyond loopback, without a token: set api.token_file "
+		"(a file of mode 0600 holding the token) or listen on 127.0.0.1",
+		show(c->cfg.api_listen).s);
+}
 
 static void parse_outputs(struct pctx *c, yaml_node_t *n)
 {
-	yaml_node_pair_t *slot[3] = { NULL };
+	yaml_node_pair_t *slot[4] = { NULL };
 	yaml_node_t *v;
 	const char *s;
 
 	if (!map_collect(c, n, "outputs", &outputs_spec, slot))
 		return;
+	if (slot[3])
+		parse_listen(c, value_of(c, slot[3]), "outputs.prometheus");
 	if (slot[0])
 		parse_ipfix(c, value_of(c, slot[0]));
 	if (slot[1]) {
@@ -3492,14 +3615,15 @@ enum {
 	TOP_OUTPUTS,
 	TOP_AGENT,
 	TOP_RUNTIME,
+	TOP_API,
 	TOP_MAX
 };
 static const char *const top_keys[] = { "node",	 "tenants", "classes",	 "billing",
 					"flows", "uplink",  "isolation", "outputs",
-					"agent", "runtime", NULL };
+					"agent", "runtime", "api",	 NULL };
 static const struct keyspec top_spec = {
 	top_keys, NULL,
-	"node, tenants, classes, billing, flows, uplink, isolation, outputs, agent or runtime"
+	"node, tenants, classes, billing, flows, uplink, isolation, outputs, agent, runtime or api"
 };
 
 static void parse_root(struct pctx *c, yaml_node_t *root)
@@ -3531,6 +3655,9 @@ static void parse_root(struct pctx *c, yaml_node_t *root)
 		parse_agent(c, value_of(c, slot[TOP_AGENT]));
 	if (slot[TOP_RUNTIME])
 		parse_runtime(c, value_of(c, slot[TOP_RUNTIME]));
+	if (slot[TOP_API])
+		parse_api(c, value_of(c, slot[TOP_API]));
+	check_api(c);
 }
 
 /*
@@ -4116,6 +4243,8 @@ static int fill_defaults(struct tg_config *cfg)
 		cfg->audit_path = strdup(TG_DEFAULT_AUDIT);
 	if (cfg->runtime.enabled && !cfg->runtime.inventory_path)
 		cfg->runtime.inventory_path = strdup(TG_DEFAULT_INVENTORY);
+	if (!cfg->api_listen && !(cfg->api_listen = strdup(TG_DEFAULT_API_LISTEN)))
+		return -ENOMEM;
 	if (!cfg->store_path || !cfg->pin_path || !cfg->run_dir || !cfg->events_path ||
 	    !cfg->audit_path || (cfg->runtime.enabled && !cfg->runtime.inventory_path))
 		return -ENOMEM;
@@ -4342,6 +4471,8 @@ void tg_config_free(struct tg_config *cfg)
 	free(cfg->spool_dir);
 	free(cfg->pin_path);
 	free(cfg->run_dir);
+	free(cfg->api_listen);
+	free(cfg->api_token_file);
 	free(cfg->ipfix.host);
 	free(cfg->ipfix.port);
 	free(cfg->deny);

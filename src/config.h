@@ -22,7 +22,8 @@
 #define TG_DEFAULT_EVENTS "/var/log/tollgate/events.json"
 #define TG_DEFAULT_AUDIT "/var/log/tollgate/audit.log"
 #define TG_DEFAULT_INVENTORY "/var/lib/tollgate/inventory.db"
-#define TG_DEFAULT_RT_EVENTS_PER_SEC 1000 /* runtime.events_per_second, per tenant */
+#define TG_DEFAULT_API_LISTEN "127.0.0.1:9477" /* api.listen (docs/api.md) */
+#define TG_DEFAULT_RT_EVENTS_PER_SEC 1000      /* runtime.events_per_second, per tenant */
 /* runtime.monitor when not given: every type but open (too many) */
 #define TG_RT_MONITOR_DEFAULT (((1u << TG_RT_TYPES) - 2) & ~(1u << TG_RT_OPEN))
 
@@ -219,6 +220,8 @@ struct tg_config {
 	char *audit_path;  /* outputs.audit, default TG_DEFAULT_AUDIT */
 	struct tg_guard_config guard;
 	struct tg_runtime_config runtime;
+	char *api_listen;     /* api.listen (alias outputs.prometheus); "off": no TCP server */
+	char *api_token_file; /* api.token_file, NULL = no token */
 };
 
 /* One diagnostic, positioned in the file (1-based line and column). */
@@ -253,6 +256,10 @@ int tg_parse_rate(const char *s, uint64_t *bits_per_sec);
  * GiB, TiB (powers of 1024), the unit in any case; greater than zero. */
 int tg_parse_size(const char *s, uint64_t *bytes);
 int tg_parse_duration(const char *s, uint64_t *msec);
+/* api.listen: "ADDRESS:PORT" or "[IPv6]:PORT", numeric. 0 or -EINVAL. */
+struct sockaddr_storage;
+int tg_api_listen_parse(const char *s, struct sockaddr_storage *ss, unsigned *len);
+bool tg_api_listen_loopback(const struct sockaddr_storage *ss);
 int tg_format_cidr(const struct tg_cidr *c, char *buf, size_t len);
 bool tg_cidr_overlap(const struct tg_cidr *a, const struct tg_cidr *b);
 bool tg_tenant_name_valid(const char *s);

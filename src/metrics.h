@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Prometheus text exposition 0.0.4 of the pinned datapath (GET /metrics, docs/api.md).
+ */
+#ifndef TG_METRICS_H
+#define TG_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* A label value as the text format wants it: backslash, double quote and line feed
+ * escaped (\\, \", \n); everything else as is. */
+void tg_prom_label_value(FILE *f, const char *v);
+/* The "# HELP" and "# TYPE" lines of a family (help escaped: \\ and \n). */
+void tg_prom_family(FILE *f, const char *name, const char *type, const char *help);
+
+struct tg_metrics_agent {
+	int64_t start_time; /* unix seconds the agent started */
+};
+
+/* Every tollgate_* family from the pins under pin_path. 0 or -errno (-ENOENT: no
+ * datapath). */
+int tg_metrics_write(FILE *f, const char *pin_path, const struct tg_metrics_agent *agent);
+
+#endif /* TG_METRICS_H */
