@@ -356,8 +356,9 @@ static void test_server(const char *dir)
 	tap_equal_u64(request(port, "GET", "/api/v1/events?after=1:", NULL, 0, 0), 400,
 		      "a broken cursor: 400");
 	tap_equal_u64(request(port, "GET", "/nowhere", NULL, 0, 0), 404, "unknown path: 404");
-	tap_equal_u64(request(port, "GET", "/", NULL, 0, 0), 404,
-		      "the dashboard without its assets: 404");
+	tap_equal_u64(request(port, "GET", "/", NULL, 0, 0), 200, "the dashboard's page: 200");
+	tap_equal_u64(request(port, "GET", "/ui/nothing.js", NULL, 0, 0), 404,
+		      "an asset the dashboard does not have: 404");
 	tap_equal_u64(request(port, "PUT", "/metrics", NULL, 0, 0), 405, "PUT /metrics: 405");
 	tap_equal_u64(request(port, "GET", "/api/v1/block", NULL, 0, 0), 405, "GET on block: 405");
 	tap_equal_u64(request(port, "POST", "/api/v1/block", NULL, TG_HTTP_BODY_MAX, ' '), 400,
