@@ -53,6 +53,18 @@ fi
 cat "$T/agent.log"
 "$TG" status -c "$T/tollgate.yaml"
 
+say "the agent's dashboard, metrics and API: http://127.0.0.1:9477/"
+cat <<EOF
+    The agent serves a live dashboard at http://127.0.0.1:9477/ (Prometheus metrics at
+    /metrics, the JSON API under /api/v1/, docs/api.md). On a real host open it in a
+    browser there, or from your workstation through ssh -L 9477:127.0.0.1:9477 HOST.
+    This demo runs in a private network namespace; to look while it runs, from another
+    shell:  nsenter -t $$ -n -m curl -s http://127.0.0.1:9477/metrics | head
+    Live terminal view:  tollgate top -c /etc/tollgate/tollgate.yaml  (q quits; here:
+    nsenter -t $$ -n -m $TG top -c $T/tollgate.yaml)
+EOF
+curl -s http://127.0.0.1:9477/metrics | grep '^tollgate_tenant_bytes_total' | head -6
+
 say "traffic for 20 s: acme 200 Mbit/s up, globex 80 Mbit/s down, initech pings"
 ip netns exec peer iperf3 -s -p 5201 >/dev/null 2>&1 &
 ip netns exec peer iperf3 -s -p 5202 >/dev/null 2>&1 &
@@ -65,6 +77,8 @@ for i in 1 2 3 4 5 6; do
 	say "tollgate tenants ($((i * 3)) s)"
 	"$TG" tenants -c "$T/tollgate.yaml"
 done
+say "tollgate top --once (the live view's snapshot; tollgate top is the live view)"
+"$TG" top --once -c "$T/tollgate.yaml"
 wait_for 15 bash -c '! pgrep -f "iperf3 -c" >/dev/null'
 
 say "tollgate stop (final harvest; the datapath stays)"
