@@ -64,7 +64,10 @@ def case(i):
         return "get_on_post", req("GET", rng.choice(POSTS)), False
     if k == 5:
         p = "/" + "".join(rng.choice("abc/%.?=&") for _ in range(rng.randint(1, 60)))
-        return "unknown_path", req("GET", p if not p.startswith("/ui") else "/x" + p), False
+        # the dashboard's own paths ("/" with any query, "/ui...") are not unknown
+        if p.split("?")[0] == "/" or p.startswith("/ui"):
+            p = "/x" + p
+        return "unknown_path", req("GET", p), False
     if k == 6:
         return "big_headers", req("GET", "/metrics", headers=["X-Big: " + "b" * (64 << 10)]), False
     if k == 7:
