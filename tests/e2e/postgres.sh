@@ -60,7 +60,7 @@ check "PostgreSQL $("$PGBIN/postgres" --version | awk '{ print $3 }') runs, pass
 	q "SELECT 1"
 
 # --- two nodes: node-a bills acme (10.1) and globex (10.2), node-b acme (10.3) and hooli (10.4)
-write_config() { # write_config NODE TENANT1 GLOB1 TENANT2 GLOB2
+write_config() { # write_config NODE TENANT1 GLOB1 TENANT2 GLOB2 API_PORT (one host: two ports)
 	mkdir -p "$T/$1"
 	cat >"$T/$1/tollgate.yaml" <<-YAML
 	node: {name: $1}
@@ -72,10 +72,11 @@ write_config() { # write_config NODE TENANT1 GLOB1 TENANT2 GLOB2
 	billing: {interval: 2s, store: "$URL", spool_dir: "$T/spool"}
 	agent: {pin_path: /sys/fs/bpf/$1, run_dir: /run/$1}
 	outputs: {events: "$T/$1/events.json", audit: "$T/$1/audit.log"}
+	api: {listen: "127.0.0.1:$6"}
 	YAML
 }
-write_config node-a acme 'vt-acme-*' globex 'vt-globex-*'
-write_config node-b acme 'vt-acmeb-*' hooli 'vt-hooli-*'
+write_config node-a acme 'vt-acme-*' globex 'vt-globex-*' 9477
+write_config node-b acme 'vt-acmeb-*' hooli 'vt-hooli-*' 9478
 
 declare -A AGENT
 agent_start() { # agent_start NODE
