@@ -380,38 +380,46 @@ static int load_uplink(struct tg_datapath *dp)
 	return err;
 }
 
+/* Gives obj the tenant object's maps by fd for every tg_* map both declare; its own tg_*
+ * maps stay pinned by name under the pin path (private when there is none). */
+static int share_maps(struct tg_datapath *dp, struct bpf_object *obj, const char *pin_path)
+{
+	struct bpf_map *map, *mine;
+	int err = 0;
+
+	bpf_object__for_each_map (map, obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strncmp(name, "tg_", 3))
+			continue; /* its .bss, .rodata */
+		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
+		if (!mine) {
+			if (!pin_path) /* its own map, private like the rest */
+				err = bpf_map__set_pin_path(map, NULL);
+		} else {
+			err = bpf_map__set_pin_path(map, NULL);
+			if (!err)
+				err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* The cgroup object shares the tenant object's maps by fd as the XDP one does. Its own
  * socket storage (tg_socks) is pinned beside them: the connection slots the programs of
  * one agent took are given back by the programs of the next. */
 static int load_cgroup(struct tg_datapath *dp, const char *pin_path)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
-	struct bpf_map *map, *mine;
-	int err = 0;
+	int err;
 
 	dp->cg = cgroup_bpf__open_opts(&opts);
 	if (!dp->cg)
 		return -errno;
-	bpf_object__for_each_map (map, dp->cg->obj) {
-		const char *name = bpf_map__name(map);
-
-		if (strncmp(name, "tg_", 3))
-			continue;
-		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
-		if (!mine) {
-			if (!pin_path) /* its own map, private like the rest */
-				err = bpf_map__set_pin_path(map, NULL);
-			if (err)
-				return err;
-			continue;
-		}
-		err = bpf_map__set_pin_path(map, NULL);
-		if (!err)
-			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
-		if (err)
-			return err;
-	}
-	return cgroup_bpf__load(dp->cg);
+	err = share_maps(dp, dp->cg->obj, pin_path);
+	return err ? err : cgroup_bpf__load(dp->cg);
 }
 
 /* The runtime object (bpf/runtime.bpf.c), loaded like the cgroup object: tg_* maps of
@@ -421,32 +429,13 @@ static int load_cgroup(struct tg_datapath *dp, const char *pin_path)
 static int load_runtime(struct tg_datapath *dp, const char *pin_path)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_path);
-	struct bpf_map *map, *mine;
-	int err = 0;
+	int err;
 
 	dp->rt = runtime_bpf__open_opts(&opts);
 	if (!dp->rt)
 		return -errno;
-	bpf_object__for_each_map (map, dp->rt->obj) {
-		const char *name = bpf_map__name(map);
-
-		if (strncmp(name, "tg_", 3))
-			continue;
-		mine = bpf_object__find_map_by_name(dp->skel->obj, name);
-		if (!mine) {
-			if (!pin_path)
-				err = bpf_map__set_pin_path(map, NULL);
-			if (err)
-				return err;
-			continue;
-		}
-		err = bpf_map__set_pin_path(map, NULL);
-		if (!err)
-			err = bpf_map__reuse_fd(map, bpf_map__fd(mine));
-		if (err)
-			return err;
-	}
-	return runtime_bpf__load(dp->rt);
+	err = share_maps(dp, dp->rt->obj, pin_path);
+	return err ? err : runtime_bpf__load(dp->rt);
 }
 
 int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *o,
