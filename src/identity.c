@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "identity.h"
+#include "mounts.h"
 #include "netlink.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -64,6 +65,7 @@ static int db_fail(const struct tg_identity *id, const char *what)
 	return -EIO;
 }
 
+/* The directory holding path, and its missing parents, 0755 (tg_mkdir_p). */
 static int make_parent_dir(const char *path)
 {
 	char dir[PATH_MAX], *slash;
@@ -74,17 +76,7 @@ static int make_parent_dir(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return tg_mkdir_p(dir, 0755);
 }
 
 static bool has_table(struct tg_identity *id)
