@@ -25,11 +25,8 @@
 #include "flows.h"
 #include "guard.h"
 #include "json.h"
+#include "replay.h"
 #include "store.h"
-
-#define MIN_RUN_LEN 14	  /* the kernel refuses shorter test-run frames */
-#define MAX_RUN_LEN 65535 /* and frames longer than a frags program can take */
-#define ETH_MIN_HDR 14
 
 static const char *const unparsed_names[TG_UNPARSED_MAX] = {
 	[TG_UNPARSED_TRUNC_L2] = "truncated_l2", [TG_UNPARSED_NOT_IP] = "not_ip",
@@ -44,6 +41,7 @@ struct replay {
 	bool have_cfg;
 	struct tg_datapath *dp;
 	struct tg_applied ap;
+	int prog_fd; /* the uplink program, run on every frame */
 	uint64_t frames, bytes;
 	uint64_t verdict[5];	       /* by XDP action */
 	struct tg_counter not_run;     /* frames the kernel would not run: too short or long */
@@ -88,7 +86,7 @@ static int drain(struct replay *r)
 
 static const char *const xdp_names[5] = { "aborted", "drop", "pass", "tx", "redirect" };
 
-static int count_frames(const char *file, uint64_t *n)
+int tg_replay_count(const char *file, uint64_t *n)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
@@ -110,41 +108,100 @@ static int count_frames(const char *file, uint64_t *n)
 	return rc == PCAP_ERROR ? -EINVAL : 0;
 }
 
-static int run_frame(struct replay *r, int prog_fd, const struct pcap_pkthdr *h, const u_char *d,
-		     u_char *buf)
+/* The frame a record makes: a record cut by the capture's snap length runs at its wire
+ * length, so that its bytes count as they crossed the wire; the missing bytes read as
+ * zeros (buf holds TG_REPLAY_MAX_RUN bytes). */
+static void frame_of(const struct pcap_pkthdr *h, const u_char *d, u_char *buf,
+		     struct tg_replay_frame *f)
 {
-	uint32_t len = h->caplen;
-	const void *data = d;
+	*f = (struct tg_replay_frame){
+		.data = d,
+		.len = h->caplen,
+		.caplen = h->caplen,
+		.wire_len = h->len,
+		.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull,
+	};
+	if (h->caplen < h->len && h->len <= TG_REPLAY_MAX_RUN) {
+		memcpy(buf, d, h->caplen);
+		memset(buf + h->caplen, 0, h->len - h->caplen);
+		f->data = buf;
+		f->len = h->len;
+		f->padded = true;
+	}
+	f->run = f->len >= TG_REPLAY_MIN_RUN && f->len <= TG_REPLAY_MAX_RUN;
+}
+
+int tg_replay_read(const char *file, tg_replay_frame_fn fn, void *ctx)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct tg_replay_frame f;
+	struct pcap_pkthdr *h;
+	uint64_t frames = 0;
+	const u_char *d;
+	u_char *buf;
+	pcap_t *pc;
+	int rc = 0, err = 0, dlt;
+
+	pc = pcap_open_offline(file, errbuf);
+	if (!pc) {
+		fprintf(stderr, "tollgate: cannot read %s: %s\n", file, errbuf);
+		return -EINVAL;
+	}
+	dlt = pcap_datalink(pc);
+	if (dlt != 1 /* DLT_EN10MB, in the pcap header we cannot include */) {
+		fprintf(stderr,
+			"tollgate: %s: link type %s is not supported (Ethernet captures only)\n",
+			file,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
+						       : "unknown");
+		pcap_close(pc);
+		return -EINVAL;
+	}
+	buf = malloc(TG_REPLAY_MAX_RUN);
+	if (!buf) {
+		pcap_close(pc);
+		return -ENOMEM;
+	}
+	while (!err && (rc = pcap_next_ex(pc, &h, &d)) == 1) {
+		frames++;
+		frame_of(h, d, buf, &f);
+		err = fn(ctx, &f);
+	}
+	if (!err && rc == PCAP_ERROR) {
+		fprintf(stderr, "tollgate: %s: %s (after %" PRIu64 " frames)\n", file,
+			pcap_geterr(pc), frames);
+		err = -EINVAL;
+	}
+	free(buf);
+	pcap_close(pc);
+	return err;
+}
+
+static int run_frame(struct replay *r, const struct tg_replay_frame *f)
+{
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int err;
 
 	r->frames++;
-	r->bytes += h->len;
-	if (h->caplen < h->len && h->len <= MAX_RUN_LEN) {
-		/* Cut by the capture's snap length: run it at its wire length so that its
-		 * bytes count as they crossed the wire; the missing bytes read as zeros. */
-		memcpy(buf, d, h->caplen);
-		memset(buf + h->caplen, 0, h->len - h->caplen);
-		data = buf;
-		len = h->len;
+	r->bytes += f->wire_len;
+	if (f->padded) {
 		r->snap_padded.packets++;
-		r->snap_padded.bytes += h->len;
+		r->snap_padded.bytes += f->wire_len;
 	}
-	if (len < MIN_RUN_LEN || len > MAX_RUN_LEN) {
+	if (!f->run) {
 		r->not_run.packets++;
-		r->not_run.bytes += h->len;
+		r->not_run.bytes += f->wire_len;
 		return 0;
 	}
-	tg_datapath_set_clock(r->dp, (uint64_t)h->ts.tv_sec * 1000000000ull +
-					     (uint64_t)h->ts.tv_usec * 1000ull);
-	opts.data_in = data;
-	opts.data_size_in = len;
-	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	tg_datapath_set_clock(r->dp, f->ts_ns);
+	opts.data_in = f->data;
+	opts.data_size_in = f->len;
+	err = bpf_prog_test_run_opts(r->prog_fd, &opts);
 	if (err) {
 		err = -errno;
 		if (err == -EINVAL) {
 			r->not_run.packets++;
-			r->not_run.bytes += h->len;
+			r->not_run.bytes += f->wire_len;
 			return 0;
 		}
 		fprintf(stderr, "tollgate: test run of frame %" PRIu64 " failed: %s\n", r->frames,
@@ -156,50 +213,24 @@ static int run_frame(struct replay *r, int prog_fd, const struct pcap_pkthdr *h,
 	return 0;
 }
 
+static int on_frame(void *ctx, const struct tg_replay_frame *f)
+{
+	struct replay *r = ctx;
+	int err = run_frame(r, f);
+
+	if (!err && r->frames % DRAIN_EVERY == 0)
+		err = drain(r);
+	return err;
+}
+
 static int replay_file(struct replay *r)
 {
-	int prog_fd = tg_datapath_prog_fd(r->dp, TG_PROG_XDP);
-	char errbuf[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	u_char *buf;
-	pcap_t *pc;
-	int rc, err = 0, dlt;
+	int err;
 
-	pc = pcap_open_offline(r->file, errbuf);
-	if (!pc) {
-		fprintf(stderr, "tollgate: cannot read %s: %s\n", r->file, errbuf);
-		return -EINVAL;
-	}
-	dlt = pcap_datalink(pc);
-	if (dlt != 1 /* DLT_EN10MB, in the pcap header we cannot include */) {
-		fprintf(stderr,
-			"tollgate: %s: link type %s is not supported (Ethernet captures only)\n",
-			r->file,
-			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt)
-						       : "unknown");
-		pcap_close(pc);
-		return -EINVAL;
-	}
-	buf = malloc(MAX_RUN_LEN);
-	if (!buf) {
-		pcap_close(pc);
-		return -ENOMEM;
-	}
-	while (!err && (rc = pcap_next_ex(pc, &h, &d)) == 1) {
-		err = run_frame(r, prog_fd, h, d, buf);
-		if (!err && r->frames % DRAIN_EVERY == 0)
-			err = drain(r);
-	}
+	r->prog_fd = tg_datapath_prog_fd(r->dp, TG_PROG_XDP);
+	err = tg_replay_read(r->file, on_frame, r);
 	if (!err)
 		err = drain(r);
-	if (!err && rc == PCAP_ERROR) {
-		fprintf(stderr, "tollgate: %s: %s (after %" PRIu64 " frames)\n", r->file,
-			pcap_geterr(pc), r->frames);
-		err = -EINVAL;
-	}
-	free(buf);
-	pcap_close(pc);
 	return err;
 }
 
@@ -501,7 +532,7 @@ int cmd_replay(int argc, char **argv)
 		r.have_cfg = true;
 	}
 	tg_libbpf_quiet();
-	err = count_frames(r.file, &frames);
+	err = tg_replay_count(r.file, &frames);
 	if (!err)
 		err = setup(&r, frames);
 	if (!err)
