@@ -313,11 +313,9 @@ static MHD_Result_t capture_answer(struct MHD_Connection *c, struct capture *cap
 	return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
 }
 
-/* A query argument as an unsigned integer within [lo, hi]; def when absent. */
-static int arg_uint(struct MHD_Connection *c, const char *name, unsigned long lo, unsigned long hi,
-		    unsigned long def, unsigned long *out)
+int tg_http_parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long def,
+		       unsigned long *out)
 {
-	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 	char *end;
 
 	*out = def;
@@ -330,6 +328,14 @@ static int arg_uint(struct MHD_Connection *c, const char *name, unsigned long lo
 	if (errno || *end || *out < lo || *out > hi)
 		return -EINVAL;
 	return 0;
+}
+
+/* A query argument as an unsigned integer within [lo, hi]; def when absent. */
+static int arg_uint(struct MHD_Connection *c, const char *name, unsigned long lo, unsigned long hi,
+		    unsigned long def, unsigned long *out)
+{
+	return tg_http_parse_uint(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name), lo,
+				  hi, def, out);
 }
 
 static MHD_Result_t bad_arg(struct MHD_Connection *c, const char *name, unsigned long lo,
@@ -445,6 +451,16 @@ static int ev_cursor_parse(const char *s, struct ev_cursor *c)
 		return -EINVAL;
 	c->off = strtoull(end + 1, &end, 16);
 	return errno || *end ? -EINVAL : 0;
+}
+
+int tg_http_parse_cursor(const char *s, unsigned long long *ino, unsigned long long *off)
+{
+	struct ev_cursor c;
+	int err = ev_cursor_parse(s, &c);
+
+	*ino = err ? 0 : c.ino;
+	*off = err ? 0 : c.off;
+	return err;
 }
 
 static void sleep_ms(unsigned ms)
@@ -593,22 +609,18 @@ static MHD_Result_t get_stream(struct tg_http *h, struct MHD_Connection *c)
  * Block and unblock.
  */
 
-static MHD_Result_t post_block(struct tg_http *h, struct MHD_Connection *c, bool unblock,
-			       const char *body, size_t len, bool via_unix)
+int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_cidr *cidr,
+			uint64_t *ttl_ms, char *msg, size_t msg_len)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *o = NULL;
 	const char *cidr_in = NULL, *ttl = NULL;
-	char cidr_s[64], actor[128], msg[256];
-	uint64_t ttl_ms = 0;
-	struct tg_cidr cidr;
-	struct capture cap;
-	bool guard = false;
 	size_t end;
 	int err;
 
+	*ttl_ms = 0;
 	if (!tok)
-		return MHD_NO;
+		return -ENOMEM;
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	err = json_tokener_get_error(tok) != json_tokener_success;
@@ -617,10 +629,11 @@ static MHD_Result_t post_block(struct tg_http *h, struct MHD_Connection *c, bool
 		end++;
 	if (err || end != len || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     unblock ? "expected a JSON object {\"cidr\": PREFIX}"
-				     : "expected a JSON object {\"cidr\": PREFIX, \"ttl\": "
-				       "DURATION}");
+		snprintf(msg, msg_len, "%s",
+			 unblock ? "expected a JSON object {\"cidr\": PREFIX}"
+				 : "expected a JSON object {\"cidr\": PREFIX, \"ttl\": "
+				   "DURATION}");
+		return -EINVAL;
 	}
 	json_object_object_foreach(o, key, val)
 	{
@@ -630,27 +643,44 @@ static MHD_Result_t post_block(struct tg_http *h, struct MHD_Connection *c, bool
 			 (json_object_is_type(val, json_type_string) || !val))
 			ttl = val ? json_object_get_string(val) : NULL;
 		else {
-			snprintf(msg, sizeof(msg),
-				 "unexpected member '%.40s' (or of the wrong type)", key);
+			snprintf(msg, msg_len, "unexpected member '%.40s' (or of the wrong type)",
+				 key);
 			json_object_put(o);
-			return error(c, MHD_HTTP_BAD_REQUEST, msg);
+			return -EINVAL;
 		}
 	}
-	if (!cidr_in || tg_parse_cidr(cidr_in, &cidr)) {
-		snprintf(msg, sizeof(msg),
+	if (!cidr_in || tg_parse_cidr(cidr_in, cidr)) {
+		snprintf(msg, msg_len,
 			 "'%.64s' is not an address or prefix (e.g. 203.0.113.7, 203.0.113.0/24, "
 			 "2001:db8::/32; host bits must be zero)",
 			 cidr_in ? cidr_in : "");
 		json_object_put(o);
-		return error(c, MHD_HTTP_BAD_REQUEST, msg);
+		return -EINVAL;
 	}
-	if (ttl && (tg_parse_duration(ttl, &ttl_ms) || !ttl_ms)) {
-		snprintf(msg, sizeof(msg), "ttl '%.64s' is not a duration (e.g. 90s, 10m, 2h)",
-			 ttl);
+	if (ttl && (tg_parse_duration(ttl, ttl_ms) || !*ttl_ms)) {
+		snprintf(msg, msg_len, "ttl '%.64s' is not a duration (e.g. 90s, 10m, 2h)", ttl);
 		json_object_put(o);
-		return error(c, MHD_HTTP_BAD_REQUEST, msg);
+		return -EINVAL;
 	}
 	json_object_put(o);
+	return 0;
+}
+
+static MHD_Result_t post_block(struct tg_http *h, struct MHD_Connection *c, bool unblock,
+			       const char *body, size_t len, bool via_unix)
+{
+	char cidr_s[64], actor[128], msg[256];
+	uint64_t ttl_ms = 0;
+	struct tg_cidr cidr;
+	struct capture cap;
+	bool guard = false;
+	int err;
+
+	err = tg_http_parse_block(unblock, body, len, &cidr, &ttl_ms, msg, sizeof(msg));
+	if (err == -ENOMEM)
+		return MHD_NO;
+	if (err)
+		return error(c, MHD_HTTP_BAD_REQUEST, msg);
 	tg_format_cidr(&cidr, cidr_s, sizeof(cidr_s));
 	/* who asked: the peer's uid on the unix socket, its address on TCP */
 	{
@@ -760,10 +790,9 @@ static enum route route_of(const char *url, bool *post)
 	return R_NONE;
 }
 
-static bool token_ok(const struct tg_http *h, struct MHD_Connection *c)
+bool tg_http_token_match(const char *token, const char *a)
 {
-	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	size_t tl = strlen(h->token), al;
+	size_t tl = strlen(token), al;
 	unsigned char diff = 0;
 
 	if (!a || strncmp(a, "Bearer ", 7))
@@ -771,8 +800,14 @@ static bool token_ok(const struct tg_http *h, struct MHD_Connection *c)
 	a += 7;
 	al = strlen(a);
 	for (size_t i = 0; i < tl; i++) /* the token's length, not the guess's */
-		diff |= (unsigned char)(h->token[i] ^ (i < al ? a[i] : 0));
+		diff |= (unsigned char)(token[i] ^ (i < al ? a[i] : 0));
 	return !diff && al == tl;
+}
+
+static bool token_ok(const struct tg_http *h, struct MHD_Connection *c)
+{
+	return tg_http_token_match(
+		h->token, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
 }
 
 static MHD_Result_t get(struct tg_http *h, struct MHD_Connection *c, enum route r, const char *url)
@@ -967,6 +1002,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(rq);
 		*con_cls = NULL;
 	}
+}
+
+/* The routing table for the fuzzer (tests/fuzz/fuzz_api.c); 0 is no route. */
+int tg_http_route(const char *url, bool *post)
+{
+	return (int)route_of(url, post);
 }
 
 /*

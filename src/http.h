@@ -60,4 +60,23 @@ void tg_rates_push(struct tg_rates *r, uint64_t mono_ns, int64_t wall,
 		   uint32_t top);
 void tg_rates_json(struct tg_rates *r, FILE *f, unsigned seconds);
 
+/* The request parsers, without a connection (for the tests and tests/fuzz/fuzz_api.c). */
+/* The route of a URL path (the query apart), 0 when none; *post: a POST endpoint. */
+int tg_http_route(const char *url, bool *post);
+/* A query argument s (NULL: absent, def) as an unsigned integer within [lo, hi]: decimal
+ * digits only. 0 or -EINVAL. */
+int tg_http_parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long def,
+		       unsigned long *out);
+/* An events cursor "INODE:OFFSET" (hex). 0 or -EINVAL. */
+int tg_http_parse_cursor(const char *s, unsigned long long *ino, unsigned long long *off);
+/* The body of POST /api/v1/block ({"cidr": PREFIX, "ttl": DURATION}, ttl optional) or of
+ * /api/v1/unblock ({"cidr": PREFIX}). 0, -EINVAL with the answer's message in msg, or
+ * -ENOMEM. */
+struct tg_cidr;
+int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_cidr *cidr,
+			uint64_t *ttl_ms, char *msg, size_t msg_len);
+/* Does the Authorization header's value (NULL: absent) carry token, "Bearer TOKEN"? In
+ * time that depends on the token's length only. */
+bool tg_http_token_match(const char *token, const char *authorization);
+
 #endif /* TG_HTTP_H */
