@@ -56,7 +56,8 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	    libseccomp-dev libjson-c-dev strace libncurses-dev \
 	    libpq-dev postgresql libmicrohttpd-dev prometheus
 
-.PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean
+.PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean fuzz \
+	fuzz-build
 all: $(OUT)/tollgate
 
 # Installs only what is missing; runs `apt-get update` once, and only when needed.
@@ -232,8 +233,59 @@ $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_tc_bpf > $@
 
+# Fuzzing (docs/fuzzing.md): libFuzzer harnesses, built with clang apart from the gcc build.
+# The library is compiled again with coverage and sanitizers into its own directory.
+FUZZ_CC      ?= $(CLANG)
+FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all
+FUZZ_CFLAGS  := $(CFLAGS_COMMON) -Itests/fuzz -DFUZZ_LISTS='"$(abspath tests/fuzz/lists)"'
+FUZZ_OBJS    := $(patsubst src/%.c,$(OUT)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 600
+
+$(OUT)/fuzz/obj:
+	$(Q)mkdir -p $@
+
+$(OUT)/fuzz/obj/%.o: src/%.c $(SRC_HDRS) $(SKELS) | $(OUT)/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUT)/fuzz/obj/dashboard.o: $(OUT)/dashboard_assets.h
+
+$(OUT)/fuzz/libtollgate-fuzz.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# bpf/lib/parse.h compiled for this machine, for the capture harness. Headers sit at any
+# alignment in a frame (the IP header of an Ethernet frame is 2 mod 4), and BPF reads them
+# so: alignment is not the parser's concern.
+$(OUT)/fuzz/obj/parse_native.o: tests/fuzz/parse_native.c tests/fuzz/parse_native.h \
+				 bpf/lib/parse.h $(OUT)/vmlinux.h | $(OUT)/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -Ibpf -Iinclude -I$(OUT) -Itests/fuzz \
+		$(FUZZ_SAN) -fno-sanitize=alignment -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(OUT)/fuzz/libtollgate-fuzz.a
+	$(call msg,LINK-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer $< \
+		$(OUT)/fuzz/libtollgate-fuzz.a $(LDLIBS) -o $@
+
+$(OUT)/fuzz/fuzz_capture: tests/fuzz/fuzz_capture.c tests/fuzz/fuzz.h $(OUT)/fuzz/obj/parse_native.o \
+			  $(OUT)/fuzz/libtollgate-fuzz.a
+	$(call msg,LINK-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer $< $(OUT)/fuzz/obj/parse_native.o \
+		$(OUT)/fuzz/libtollgate-fuzz.a $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness FUZZ_SECONDS long; new inputs stay in $(OUT)/fuzz/corpus/, crashes in
+# $(OUT)/fuzz/artifacts/.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)OUT=$(OUT) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz_long.sh
+
 build-tests: $(OUT)/tollgate $(UNIT_BINS) $(BPFT_BINS) $(OUT)/tests/ev_inject $(OUT)/tests/rt_victim \
-	     $(OUT)/bpfinv_unknown.bpf.o $(OUT)/bpfinv_allowed.bpf.o
+	     $(OUT)/bpfinv_unknown.bpf.o $(OUT)/bpfinv_allowed.bpf.o $(FUZZ_BINS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build-tests

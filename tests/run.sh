@@ -52,6 +52,11 @@ done
 for t in tests/e2e/*.sh; do
 	suite "e2e/$(basename "$t" .sh)" "$t"
 done
+# The fuzzers, bounded (tests/fuzz/run_bounded.sh, docs/fuzzing.md).
+for src in tests/fuzz/fuzz_*.c; do
+	t=$(basename "$src" .c)
+	suite "fuzz/${t#fuzz_}" tests/fuzz/run_bounded.sh "${t#fuzz_}"
+done
 
 echo
 echo "$passed passed, $failed failed"
