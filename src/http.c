@@ -9,6 +9,7 @@
  * headers within TG_HTTP_POOL, bodies within TG_HTTP_BODY_MAX (413), at most
  * TG_HTTP_*_CONNS connections, each closed after TG_HTTP_TIMEOUT idle seconds.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -443,11 +444,13 @@ static int ev_cursor_parse(const char *s, struct ev_cursor *c)
 {
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* a hex digit first on both sides: strtoull() alone would also take an empty number
+	 * (":0"), leading white space and a sign */
+	if (!s || !isxdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	c->ino = strtoull(s, &end, 16);
-	if (errno || *end != ':' || !end[1] || end[1] == '-' || end[1] == '+' || end[1] == ' ')
+	if (errno || *end != ':' || !isxdigit((unsigned char)end[1]))
 		return -EINVAL;
 	c->off = strtoull(end + 1, &end, 16);
 	return errno || *end ? -EINVAL : 0;
