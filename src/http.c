@@ -628,7 +628,8 @@ int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_ci
 	end = json_tokener_get_parse_end(tok);
 	err = json_tokener_get_error(tok) != json_tokener_success;
 	json_tokener_free(tok);
-	while (!err && end < len && strchr(" \t\r\n", body[end]))
+	/* JSON white space after the object; strchr() would also find the NUL ending its set */
+	while (!err && end < len && body[end] && strchr(" \t\r\n", body[end]))
 		end++;
 	if (err || end != len || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
