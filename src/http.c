@@ -1137,6 +1137,11 @@ int tg_http_route(const char *url, bool *post)
 	return (int)route_of(url, post);
 }
 
+bool tg_http_reload_body_ok(const char *body, size_t len)
+{
+	return body_empty_object(body, len);
+}
+
 /*
  * Start and stop.
  */

@@ -87,6 +87,8 @@ int tg_http_parse_cursor(const char *s, unsigned long long *ino, unsigned long l
 struct tg_cidr;
 int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_cidr *cidr,
 			uint64_t *ttl_ms, char *msg, size_t msg_len);
+/* Is this the body of POST /api/v1/reload: nothing, or {}, white space around? */
+bool tg_http_reload_body_ok(const char *body, size_t len);
 /* Does the Authorization header's value (NULL: absent) carry token, "Bearer TOKEN"? In
  * time that depends on the token's length only. */
 bool tg_http_token_match(const char *token, const char *authorization);

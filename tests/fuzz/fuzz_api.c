@@ -8,8 +8,8 @@
  * (missing lines are absent). The URL's path goes through the routing table
  * (tg_http_route) and the dashboard's assets, every query argument the API reads through
  * its parser (tg_http_parse_uint with the endpoint's bounds, tg_http_parse_cursor), the
- * Authorization value through the token check, and the body through the parser of
- * POST /api/v1/block and of /unblock (json-c), all from src/http.c.
+ * Authorization value through the token check, and the body through the parsers of
+ * POST /api/v1/block and of /unblock (json-c) and of /reload, all from src/http.c.
  *
  * Properties, besides no crash, leak or sanitizer report, each against a reading of the
  * format written here on its own:
@@ -20,7 +20,9 @@
  *  - the token check passes exactly for "Bearer " and the token;
  *  - a body accepted by unblock is accepted by block, with the same prefix and no ttl; an
  *    accepted prefix is canonical and is the "cidr" member's value; an accepted body has
- *    no NUL byte (JSON has none); a refusal says why.
+ *    no NUL byte (JSON has none); a refusal says why;
+ *  - a reload body is accepted exactly when it is JSON white space, or {} with white
+ *    space around.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -174,6 +176,29 @@ static void check_body(const char *body, size_t len)
 	}
 }
 
+/* The body of POST /api/v1/reload: JSON white space, or {} with white space around. */
+static void check_reload_body(const char *b, size_t len)
+{
+	size_t i = 0;
+	bool want;
+
+	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	if (i < len && b[i] == '{') {
+		i++;
+		while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+			i++;
+		want = i < len && b[i++] == '}';
+		while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+			i++;
+		want = want && i == len;
+	} else {
+		want = i == len;
+	}
+	FUZZ_CHECK(tg_http_reload_body_ok(b, len) == want, "reload body of %zu bytes: expected %s",
+		   len, want ? "accepted" : "refused");
+}
+
 /* The query part, as the server hands its arguments over: split at '&' and the first '=',
  * "%XX" and '+' decoded. */
 static void check_query(char *q)
@@ -259,6 +284,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (auth && !strncmp(auth, "Bearer ", 7))
 		FUZZ_CHECK(tg_http_token_match(auth + 7, auth), "'%s' refused its own token", auth);
 	check_body(body_s, body_len);
+	check_reload_body(body_s, body_len);
 	free(body_s);
 	free(auth);
 	free(url);
