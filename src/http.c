@@ -622,6 +622,12 @@ static MHD_Result_t get_stream(struct tg_http *h, struct MHD_Connection *c)
  * Block and unblock.
  */
 
+/* JSON white space (not strchr(" \t\r\n", ch): that also finds the NUL ending the set) */
+static bool json_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_cidr *cidr,
 			uint64_t *ttl_ms, char *msg, size_t msg_len)
 {
@@ -638,8 +644,7 @@ int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_ci
 	end = json_tokener_get_parse_end(tok);
 	err = json_tokener_get_error(tok) != json_tokener_success;
 	json_tokener_free(tok);
-	/* JSON white space after the object; strchr() would also find the NUL ending its set */
-	while (!err && end < len && body[end] && strchr(" \t\r\n", body[end]))
+	while (!err && end < len && json_ws(body[end]))
 		end++;
 	if (err || end != len || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
@@ -763,17 +768,17 @@ static bool body_empty_object(const char *b, size_t len)
 {
 	size_t i = 0;
 
-	while (i < len && strchr(" \t\r\n", b[i]))
+	while (i < len && json_ws(b[i]))
 		i++;
 	if (i == len)
 		return true;
 	if (b[i++] != '{')
 		return false;
-	while (i < len && strchr(" \t\r\n", b[i]))
+	while (i < len && json_ws(b[i]))
 		i++;
 	if (i == len || b[i++] != '}')
 		return false;
-	while (i < len && strchr(" \t\r\n", b[i]))
+	while (i < len && json_ws(b[i]))
 		i++;
 	return i == len;
 }
