@@ -245,6 +245,8 @@ $(OUT)/empty_tc.skel.h: $(OUT)/empty_tc.bpf.o
 
 # Fuzzing (docs/fuzzing.md): libFuzzer harnesses, built with clang apart from the gcc build.
 # The library is compiled again with coverage and sanitizers into its own directory.
+# libclang-rt-dev holds libFuzzer and the sanitizer runtimes (clang only recommends it).
+DEB_PKGS += libclang-rt-dev
 FUZZ_CC      ?= $(CLANG)
 FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
