@@ -23,10 +23,11 @@
  *    the destination tenant's rules, then those for every destination, each by longest
  *    prefix, then allowlist, blocklist, honeypot sources, rules in file order, the first
  *    one matching deciding;
- *  - runtime rules: ids in order (kill rules first), and every path and comm glob matches
- *    as fnmatch(3) does (a literal path as the path itself or anything under it), from the
- *    start and from the literal prefix the LPM key holds; the LPM entries list exactly the
- *    rules whose prefix is theirs.
+ *  - runtime rules: ids in order (kill rules first), each with its tenant's id, uid, open
+ *    flags and action as written; every path and comm glob matches as fnmatch(3) does (a
+ *    literal path as the path itself or anything under it), from the start and from the
+ *    literal prefix the LPM key holds; the LPM entries list exactly the rules whose
+ *    prefix is theirs.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -546,10 +547,18 @@ static void check_runtime(const struct tg_config *cfg, const struct tg_applied *
 
 			if ((rule->action == TG_RA_KILL) != (pass == 0))
 				continue;
+			uint32_t tenant = 0;
+
+			for (size_t t = 0; rule->tenant[0] && t < cfg->n_tenants; t++)
+				if (!strcmp(cfg->tenants[t].name, rule->tenant))
+					tenant = ap->tenant_ids[t];
 			k = &c->rules[++id];
 			FUZZ_CHECK(!strcmp(c->names[id], rule->name) && k->type == rule->type &&
-					   k->action == rule->action,
-				   "rule id %u is not '%s'", id, rule->name);
+					   k->action == rule->action && k->tenant == tenant &&
+					   k->open_flags == rule->open_flags &&
+					   k->has_uid == (rule->uid >= 0) &&
+					   (rule->uid < 0 || k->uid == (uint32_t)rule->uid),
+				   "rule id %u is not '%s' as written", id, rule->name);
 			if (rule->path[0]) {
 				bool lit = k->path_mode == TG_RT_PATH_LITERAL;
 
