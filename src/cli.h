@@ -44,6 +44,7 @@ int tg_api_block(const char *run_dir, bool unblock, const char *cidr, const char
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tenants(int argc, char **argv);
 int cmd_top(int argc, char **argv);
