@@ -14,12 +14,16 @@
 # The agent is SIGKILLed 20 times and restarted each time. The kill schedule comes from a
 # fixed seed (SEED=N to change it) and is printed, with the facts of every kill. Kinds:
 #   random         at a random moment of a running agent
-#   harvest        at an interval boundary + a fraction of the harvest's measured duration
-#                  (the log says whether that harvest had finished)
-#   reload         SIGHUP, then SIGKILL 0-8 ms later
+#   harvest        once the agent says "harvesting" (the timer's, at an interval boundary),
+#                  after a fraction of half a harvest's measured duration
+#   reload         SIGHUP (acme's deny list changed in the file); once the agent says
+#                  "reloading", SIGKILL after a fraction of 0.7 x a reload's duration
 #   startup-early  while the BPF objects load
 #   startup-late   0-40 ms after "adopted the datapath": during apply, the start-up
 #                  harvest or the attach
+# Under -v the agent brackets each harvest ("harvesting", "harvested") and each reload
+# ("reloading", "reload (sighup): ..."); a SIGKILLed agent writes nothing more, so its log
+# says, without any timing, whether the kill landed inside one.
 # Some kills keep the agent down for 2.5 s. Then, with no agent: globex's TCP to
 # 192.0.2.2:7000 and ping to 192.0.2.99 get nothing, the kernel counts them as deny drops,
 # and initech's egress on the far link over that window stays within its cap (rate x T +
@@ -98,6 +102,7 @@ fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a - b }'; }
 fmul() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a * b }'; }
 ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a * 1000 }'; }
 frac() { awk -v r="$1" 'BEGIN { printf "%.3f", r / 1000 }'; } # thousandths
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 sleep_until() { local d; d=$(fsub "$1" "$(now)"); awk -v d="$d" 'BEGIN { exit !(d > 0) }' && sleep "$d"; }
 
 # bg NAME NS COMMAND...: a background process in NS; its pid (not ip netns exec's, which
@@ -176,8 +181,8 @@ declare -A seen_kind
 for ((k = 1; k <= KILLS; k++)); do
 	KIND[$k]=${kinds[(k - 1) % ${#kinds[@]}]}
 	R1[$k]=$((RANDOM % 1000)) # the kind's moment, in thousandths of its range
-	R2[$k]=$((RANDOM % 1000)) # reload: SIGHUP to SIGKILL, thousandths of 8 ms
-	DOWN[$k]=$(awk -v r=$((RANDOM % 1000)) 'BEGIN { printf "%.3f", 0.1 + 0.7 * r / 1000 }')
+	R2[$k]=$((RANDOM % 1000)) # reload: SIGHUP to SIGKILL, thousandths of its duration
+	DOWN[$k]=$(awk -v r=$((RANDOM % 1000)) 'BEGIN { printf "%.3f", 0.1 + 0.5 * r / 1000 }')
 	# the first kill of each kind but startup-early keeps the agent down for the checks
 	LONG[$k]=0
 	if [ -z "${seen_kind[${KIND[$k]}]:-}" ] && [ "${KIND[$k]}" != startup-early ]; then
@@ -190,8 +195,8 @@ diag "kill schedule (seed $SEED): kill kind moment down"
 for ((k = 1; k <= KILLS; k++)); do
 	case ${KIND[$k]} in
 	random) m="ready + $((100 + R1[k] * 9 / 10)) ms" ;;
-	harvest) m="boundary + $(frac "${R1[k]}") x the harvest's duration" ;;
-	reload) m="ready + $((200 + R1[k] * 8 / 10)) ms, SIGHUP, SIGKILL $(awk -v r="${R2[k]}" 'BEGIN { printf "%.2f", 8 * r / 1000 }') ms later" ;;
+	harvest) m="'harvesting' + $(frac "${R1[k]}") x half a harvest" ;;
+	reload) m="ready + $((200 + R1[k] * 8 / 10)) ms SIGHUP, 'reloading' + $(frac "${R2[k]}") x 0.7 reload" ;;
 	startup-early) m="spawn + $(frac "${R1[k]}") x the objects' load time" ;;
 	startup-late) m="'adopted the datapath' + $((R1[k] * 40 / 1000)) ms" ;;
 	esac
@@ -209,6 +214,7 @@ DENY_PID=$CAPTURE_PID
 check "the first agent starts" -- wait_for 60 is_ready || { cat "$(log_of $N)"; bail "no agent"; }
 READY[$N]=$(stamp_of $N "tollgate: running:")
 check "the first agent created the datapath" -- grep -q "created the datapath" "$(log_of $N)"
+diag "the first agent started in $(ms "$(fsub "${READY[1]}" "${SPAWN[1]}")") ms"
 for i in vt-acme-0 vt-globex-0 vt-initech-0 up0; do
 	check "$i carries the meter" -- wait_for 10 hooked $i
 done
@@ -228,12 +234,24 @@ bg udp-initech-flood t-initech iperf3 -c 192.0.2.2 -p 5203 -t 600 -u -b ${FLOOD}
 bg tcp-hooli t-hooli iperf3 -c 192.0.2.2 -p 5204 -t 600 -b 2M --bidir
 TRAFFIC_AT=$(now)
 
-# The harvest's duration, from the first agent's log: boundary to "harvested" (the line is
-# written after the commit).
-sleep 3.3
-H=$(awk -v i=$INTERVAL -v r="${READY[1]}" '/harvested/ && $1 > r { t = $1; d = t - (t - t % i); if (d < 0.5) print d }' \
-	"$(log_of 1)" | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0.005 }')
-diag "measured: harvest ends $(ms "$H") ms after the boundary (median)"
+# Durations so far, medians over the logs (the stamps of the lines that bracket them):
+# harvests ("harvesting" to "harvested", the commit included) and reloads ("reloading" to
+# "reload (sighup): ...").
+bracketed() { # bracketed START_TEXT END_TEXT DEFAULT
+	local f
+	for f in "$T"/agent.*.log; do
+		awk -v a="$1" -v b="$2" 'index($0, a) { s = $1 } s && index($0, b) { print $1 - s; s = 0 }' "$f"
+	done | median | grep . || echo "$3"
+}
+harvest_time() { bracketed "tollgate: harvesting into" "tollgate: harvested" 0.002; }
+reload_time() { bracketed "tollgate: reloading " "tollgate: reload (sighup)" 0.010; }
+sleep 2.5
+write_config 2
+kill -HUP "$AGENT"
+check "the first agent reloads on SIGHUP (acme's deny list changed)" -- \
+	wait_for 10 grep -q "reload (sighup): generation 1," "$(log_of 1)" ||
+	grep reload "$(log_of 1)"
+diag "measured: a harvest takes $(ms "$(harvest_time)") ms, a reload $(ms "$(reload_time)") ms (its own count: $(sed -n 's/.*reload (sighup): generation 1, .*, \([0-9.]* ms\)$/\1/p' "$(log_of 1)"))"
 # The objects' load time (spawn to "the datapath"): the median of the restarts so far (the
 # first agent creates the maps, and takes longer), else the first agent's.
 load_time() {
@@ -241,13 +259,13 @@ load_time() {
 	for ((n = 2; n <= N; n++)); do
 		[ -n "$(stamp_of "$n" "adopted the datapath")" ] &&
 			fsub "$(stamp_of "$n" "adopted the datapath")" "${SPAWN[$n]}" && echo
-	done | sort -n | awk -v d="$(fsub "$(stamp_of 1 "the datapath under")" "${SPAWN[1]}")" \
-		'{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : d }'
+	done | median | grep . || fsub "$(stamp_of 1 "the datapath under")" "${SPAWN[1]}"
 }
 
 # ---- the kills
-declare -a KILLED WINDOW_A WINDOW_B FACT
+declare -a KILLED WINDOW_A WINDOW_B
 MID_HARVEST=0
+MID_RELOAD=0
 IN_STARTUP=0
 for ((k = 1; k <= KILLS; k++)); do
 	kind=${KIND[$k]}
@@ -265,18 +283,19 @@ for ((k = 1; k <= KILLS; k++)); do
 	random) args=(--at "$(fadd "${READY[$n]}" "$(awk -v r="${R1[k]}" 'BEGIN { print 0.1 + 0.9 * r / 1000 }')")") ;;
 	reload)
 		write_config $((k % 2 + 1)) # a reload would have something to change
+		delay=$(awk -v r="${R2[k]}" -v d="$(reload_time)" 'BEGIN { printf "%.3f", 0.7 * d * r }')
 		args=(--at "$(fadd "${READY[$n]}" "$(awk -v r="${R1[k]}" 'BEGIN { print 0.2 + 0.8 * r / 1000 }')")"
-			--hup-first "$(awk -v r="${R2[k]}" 'BEGIN { print 8 * r / 1000 }')")
+			--hup --after-line "$(log_of "$n")" "tollgate: reloading " --delay "$delay")
 		;;
 	harvest)
-		b=$(awk -v t="$(now)" -v i=$INTERVAL 'BEGIN { b = t - (t % i) + i; if (b - t < 0.3) b += i; printf "%.6f", b }')
-		args=(--at "$(fadd "$b" "$(fmul "$H" "$(frac "${R1[k]}")")")")
+		delay=$(awk -v r="${R1[k]}" -v d="$(harvest_time)" 'BEGIN { printf "%.3f", 0.5 * d * r }')
+		args=(--after-line "$(log_of "$n")" "tollgate: harvesting into" --delay "$delay")
 		;;
 	startup-early)
 		LOAD=$(load_time)
 		args=(--at "$(fadd "${SPAWN[$n]}" "$(fmul "$LOAD" "$(frac "${R1[k]}")")")")
 		;;
-	startup-late) args=(--after-line "$(log_of "$n")" "the datapath under" --delay "$((R1[k] * 40 / 1000))") ;;
+	startup-late) args=(--after-line "$(log_of "$n")" "the datapath under" --whole-file --delay "$((R1[k] * 40 / 1000))") ;;
 	esac
 	out=$(python3 "$LIB/killat.py" "$AGENT" "${args[@]}")
 	wait "$STAMPER"
@@ -297,19 +316,30 @@ for ((k = 1; k <= KILLS; k++)); do
 	fi
 	case $kind in
 	harvest)
-		# Done: a "harvested" line stamped after the boundary, before the kill.
-		done_at=$(awk -v b="$b" -v k="${END[$n]}" '/harvested/ && $1 >= b && $1 < k { print $1; exit }' "$log")
-		fact+=", boundary + $(ms "$(fsub "${END[$n]}" "$b")") ms"
-		if [ -n "$done_at" ]; then
-			fact+=", that harvest had finished (+$(ms "$(fsub "$done_at" "$b")") ms)"
-		else
-			fact+=", that harvest had not finished: killed mid-harvest"
+		line=$(echo "$out" | awk '$1 == "line" { print $2 }')
+		fact+=", 'harvesting' seen + $(ms "$(fsub "${END[$n]}" "$line")") ms (aimed at +$delay)"
+		# The log's last harvest line: "harvesting" with no "harvested" after it is a
+		# kill inside that harvest (a killed agent writes nothing more).
+		last_h=$(grep -E "tollgate: (harvesting into|harvested)" "$log" | tail -1)
+		if [[ $last_h == *"harvesting into"* ]]; then
+			fact+=", killed mid-harvest (of interval ${last_h##* })"
 			MID_HARVEST=$((MID_HARVEST + 1))
+		else
+			fact+=", after that harvest had finished"
 		fi
 		;;
 	reload)
 		hup=$(echo "$out" | awk '$1 == "hup" { print $2 }')
-		fact+=", SIGHUP + $(ms "$(fsub "${END[$n]}" "$hup")") ms"
+		fact+=", SIGHUP + $(ms "$(fsub "${END[$n]}" "$hup")") ms ('reloading' + aimed $delay ms)"
+		last_r=$(grep -E "tollgate: (reloading |reload \(sighup\))" "$log" | tail -1)
+		if [[ $last_r == *"tollgate: reloading "* ]] && awk -v t="${last_r%% *}" -v h="$hup" 'BEGIN { exit !(t >= h) }'; then
+			fact+=", killed mid-reload ($(ms "$(fsub "${END[$n]}" "${last_r%% *}")") ms after it began)"
+			MID_RELOAD=$((MID_RELOAD + 1))
+		elif [[ $last_r == *"reload (sighup)"* ]] && awk -v t="${last_r%% *}" -v h="$hup" 'BEGIN { exit !(t >= h) }'; then
+			fact+=", after that reload had finished"
+		else
+			fact+=", before that reload began"
+		fi
 		;;
 	startup-early)
 		fact+=" (the restarts load the objects in $(ms "$LOAD") ms)"
@@ -320,7 +350,6 @@ for ((k = 1; k <= KILLS; k++)); do
 		;;
 	esac
 	fact+="; last line: $last"
-	FACT[$k]=$fact
 	diag "kill #$k ($kind) of agent $n: $fact"
 
 	if [ "${LONG[$k]}" = 1 ]; then
@@ -358,6 +387,8 @@ check "the restarted agents adopted the datapath ($(grep -l "adopted the datapat
 	test "$(grep -l "adopted the datapath" "$T"/agent.*.log | wc -l)" -ge $((N - 1 - IN_STARTUP))
 check "at least one kill landed during start-up ($IN_STARTUP)" -- test "$IN_STARTUP" -ge 1
 check "at least one kill landed mid-harvest ($MID_HARVEST)" -- test "$MID_HARVEST" -ge 1
+check "at least one kill landed mid-reload ($MID_RELOAD)" -- test "$MID_RELOAD" -ge 1
+check "no reload was refused" -- bash -c "! grep -h 'reload (sighup) refused' $T/agent.*.log"
 check "the last agent is healthy" -- healthy
 sleep 4 # a few whole intervals for the last agent
 
@@ -466,7 +497,7 @@ diag "store: $(tr '\n' ' ' <"$T/store.txt")"
 equal "no (tenant, class, direction, interval) billed twice" "$(awk '$1 == "duplicates" { print $2 }' "$T/store.txt")" 0
 equal "every row is one aligned interval" "$(awk '$1 == "misaligned" { print $2 }' "$T/store.txt")" 0
 check "some intervals lie wholly inside an agent's life ($(awk '$1 == "expected" { print $2 }' "$T/store.txt"))" -- \
-	test "$(awk '$1 == "expected" { print $2 }' "$T/store.txt")" -ge 4
+	test "$(awk '$1 == "expected" { print $2 }' "$T/store.txt")" -ge 2
 equal "every interval inside an agent's life has rows for all 8 tenant/directions" \
 	"$(awk '$1 == "missing_intervals" { print $2 }' "$T/store.txt")" 0
 equal "every billed interval had an agent to harvest it" "$(awk '$1 == "orphans" { print $2 }' "$T/store.txt")" 0
@@ -490,4 +521,24 @@ for ((k = 1; k <= KILLS; k++)); do
 	check "kill #$k, agent down $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }') s: initech's egress $got bytes ($rate Mbit/s) <= cap x T + burst + one frame ($max)" -- \
 		test "$got" -le "$max"
 done
+
+# ---- traffic after the last harvest, with no agent (as after a crash), then a purge:
+# purge bills it before the counters go. 20 echo requests of 1000 bytes and their
+# replies: 20 frames of 1042 bytes each way (1000 + ICMP 8 + IPv4 20 + Ethernet 14).
+before=$(echo "$billed" | grep "^acme " | sort)
+out=$(nsx t-acme ping -q -c 20 -i 0.05 -s 1000 192.0.2.2 2>&1)
+equal "no agent: 20 echo requests from acme, 20 replies" \
+	"$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p')" "20 20"
+check "stop --purge succeeds" -- "$TG" stop -c "$CFG" --purge
+check "no pins left" -- test ! -e /sys/fs/bpf/tollgate
+after=$("$TG" bill -c "$CFG" --tenant acme --format json | python3 -c 'import json, sys
+tot = {}
+for r in json.load(sys.stdin):
+    p, b = tot.get(r["direction"], (0, 0))
+    tot[r["direction"]] = (p + r["packets"], b + r["bytes"])
+for d, (p, b) in sorted(tot.items()):
+    print("acme", d, p, b)')
+equal "purge billed what the kernel counted with no agent (acme: 20 frames, 20840 bytes each way)" \
+	"$(echo "$after" | awk '{ printf "%s%s %s %s", NR > 1 ? ", " : "", $2, $3, $4 }')" \
+	"$(echo "$before" | awk '{ printf "%s%s %s %s", NR > 1 ? ", " : "", $2, $3 + 20, $4 + 20840 }')"
 tap_done
