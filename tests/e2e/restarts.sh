@@ -34,7 +34,8 @@
 # byte rule, docs/byte-rule.md); no (tenant, class, direction, interval) twice; every
 # interval fully inside an agent's life has its rows; every row's interval had an agent;
 # tg_drops(globex, deny) equals the frames a capture on globex's link saw going to the
-# denied destinations, and the far capture has none of them.
+# denied destinations, and the far capture has none of them. Last, traffic with no agent
+# (as after a crash) and `tollgate stop --purge`: purge bills it to the frame first.
 . "$(dirname "$0")/../lib/topo.sh"
 tg_sandbox "$0" "$@" || { echo "not ok 1 - cannot enter a private namespace"; exit 1; }
 . "$TG_ROOT/tests/lib/tap.sh"
@@ -518,8 +519,8 @@ for ((k = 1; k <= KILLS; k++)); do
 	got=$(awk -F, -v a="$a" -v b="$b" '$3 == "10.3.0.2" && $1 >= a && $1 <= b { s += $2 } END { print s + 0 }' "$T/far.txt")
 	max=$(awk -v a="$a" -v b="$b" -v c=$CAP -v u="$burst" 'BEGIN { printf "%.0f", c * 1e6 / 8 * (b - a) + u + 1514 }')
 	rate=$(awk -v g="$got" -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", g * 8 / (b - a) / 1e6 }')
-	check "kill #$k, agent down $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }') s: initech's egress $got bytes ($rate Mbit/s) <= cap x T + burst + one frame ($max)" -- \
-		test "$got" -le "$max"
+	check "kill #$k, agent down $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }') s: initech's egress $got bytes ($rate Mbit/s), more than 0, <= cap x T + burst + one frame ($max)" -- \
+		test "$got" -gt 0 -a "$got" -le "$max"
 done
 
 # ---- traffic after the last harvest, with no agent (as after a crash), then a purge:
@@ -539,6 +540,6 @@ for r in json.load(sys.stdin):
 for d, (p, b) in sorted(tot.items()):
     print("acme", d, p, b)')
 equal "purge billed what the kernel counted with no agent (acme: 20 frames, 20840 bytes each way)" \
-	"$(echo "$after" | awk '{ printf "%s%s %s %s", NR > 1 ? ", " : "", $2, $3, $4 }')" \
-	"$(echo "$before" | awk '{ printf "%s%s %s %s", NR > 1 ? ", " : "", $2, $3 + 20, $4 + 20840 }')"
+	"$(echo "$after" | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $2, $3, $4 }')" \
+	"$(echo "$before" | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $2, $3 + 20, $4 + 20840 }')"
 tap_done
