@@ -211,6 +211,9 @@ static int harvest(struct agent *a, int64_t interval_start)
 	uint64_t billed = 0;
 	int err;
 
+	if (tg_verbose) /* with "harvested" below, it brackets the harvest (e2e/restarts) */
+		fprintf(stderr, "tollgate: harvesting into the interval at %lld\n",
+			(long long)interval_start);
 	err = tg_harvest(a->maps, a->ap.meta, a->store, a->node, interval_start, a->cfg.interval,
 			 &billed);
 	if (tg_state_read(a->maps, &st) == 0) {
@@ -562,6 +565,8 @@ static char *reload(struct agent *a, const char *via, bool *ok)
 	int err, berr;
 
 	*ok = false;
+	if (tg_verbose) /* with the result's line below, it brackets the reload */
+		fprintf(stderr, "tollgate: reloading %s (%s)\n", a->cfg.path, via);
 	err = tg_config_load(a->cfg.path, &next, &d);
 	f = open_memstream(&diags, &dlen);
 	if (f) {

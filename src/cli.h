@@ -14,6 +14,7 @@ struct tg_paths {
 	char store[512];
 	char audit[512]; /* outputs.audit */
 	uint32_t interval;
+	char node[64]; /* node.name, else the host name: the agent's billing node */
 };
 
 /* Resolves the paths from FILE, or from the default configuration when it exists, or
