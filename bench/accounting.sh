@@ -14,7 +14,8 @@
 # every round) and every configuration sees the same machine. The host forwards the
 # tenant's traffic to the peer, where iperf3 and bench/rr serve; the accounting is on the
 # host, as on a hosting node. Offloads stay on (the default of a veth): the host forwards
-# GSO super-packets, as it does for containers.
+# GSO super-packets, as it does for containers. The rr client runs on CPU 0 and its server
+# on the last CPU, so that every sample has the same placement.
 #
 #   none       nothing but forwarding
 #   tg:N       the agent (`tollgate run`, in h-CONF with its own bpffs); acme is
@@ -34,7 +35,7 @@
 # nothing: the script only prints, and fails when a mechanism cannot be set up or did not
 # count what passed.
 #
-# Environment: TCP_ROUNDS (5), TCP_SECS (3), RR_ROUNDS (9), RR_N (4000 transactions per
+# Environment: TCP_ROUNDS (5), TCP_SECS (2), RR_ROUNDS (7), RR_N (4000 transactions per
 # sample), RR_SIZE (64 bytes), TENANTS (1000), SEED (1: the order of each round).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
@@ -46,13 +47,14 @@ tg_sandbox "$0" "$@" || { echo "accounting: cannot enter a private namespace" >&
 B=$TG_ROOT/build
 RR=$B/bench/rr
 TCP_ROUNDS=${TCP_ROUNDS:-5}
-TCP_SECS=${TCP_SECS:-3}
-RR_ROUNDS=${RR_ROUNDS:-9}
+TCP_SECS=${TCP_SECS:-2}
+RR_ROUNDS=${RR_ROUNDS:-7}
 RR_N=${RR_N:-4000}
 RR_WARM=500
 RR_SIZE=${RR_SIZE:-64}
 TENANTS=${TENANTS:-1000}
 SEED=${SEED:-1}
+SRV_CPU=$(($(nproc) - 1)) # the rr server's CPU; the client's is 0
 
 die() {
 	echo "accounting: $*" >&2
@@ -63,7 +65,7 @@ for v in TCP_ROUNDS TCP_SECS RR_ROUNDS RR_N RR_SIZE TENANTS SEED; do
 	case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive integer: ${!v}" ;; esac
 done
 [ "$TENANTS" -ge 2 ] && [ "$TENANTS" -le 16000 ] || die "TENANTS must be 2 to 16000"
-for tool in ip ethtool nsenter nft iptables-nft-restore iptables-nft-save iperf3 python3; do
+for tool in ip nsenter nft iptables-nft-restore iptables-nft-save iperf3 taskset python3; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
 done
 [ -x "$TG" ] || die "$TG is not built (make)"
@@ -178,7 +180,7 @@ for c in "${CONFS[@]}"; do
 	n=$(ns_of "$c")
 	rig "$n" || die "$c: cannot build its namespaces"
 	nsx "p-$n" iperf3 -s -p 5201 >/dev/null 2>&1 &
-	nsx "p-$n" "$RR" -l -p 7007 -s "$RR_SIZE" >/dev/null 2>"$T/rr-$n.err" &
+	nsx "p-$n" taskset -c "$SRV_CPU" "$RR" -l -p 7007 -s "$RR_SIZE" >/dev/null 2>"$T/rr-$n.err" &
 	k=${c#*:}
 	case ${c%:*} in
 	tg)
@@ -271,7 +273,7 @@ for r in $(seq "$RR_ROUNDS"); do
 	for c in $(order $((r + 100))); do
 		n=$(ns_of "$c")
 		a=$(count "$c")
-		out=$(nsx "t-$n" "$RR" -c 192.0.2.2 -p 7007 -s "$RR_SIZE" -n "$RR_N" -w "$RR_WARM") ||
+		out=$(nsx "t-$n" taskset -c 0 "$RR" -c 192.0.2.2 -p 7007 -s "$RR_SIZE" -n "$RR_N" -w "$RR_WARM") ||
 			die "$c: rr failed"
 		z=$(count "$c")
 		# shellcheck disable=SC2086

@@ -31,7 +31,7 @@
 # leave exactly FLOWS entries; a flow table that lost entries during the window (status:
 # flows live). Timing decides nothing.
 #
-# Environment: TENANTS (10000), FLOWS (1000000), WINDOW (30 s), FLOW_PERIOD (10 s;
+# Environment: TENANTS (10000), FLOWS (1000000), WINDOW (20 s), FLOW_PERIOD (10 s;
 # WINDOW must be a multiple of it).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
@@ -44,7 +44,7 @@ FILL=$B/bench/flow_harvest
 SAMPLE=$TG_ROOT/bench/cpu_sample.py
 TENANTS=${TENANTS:-10000}
 FLOWS=${FLOWS:-1000000}
-WINDOW=${WINDOW:-30}
+WINDOW=${WINDOW:-20}
 FLOW_PERIOD=${FLOW_PERIOD:-10}
 
 die() {

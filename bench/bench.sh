@@ -23,6 +23,7 @@ trap 'kill $(jobs -p) 2>/dev/null; topo_cleanup; rm -rf "$T"' EXIT
 RESULTS=$T/results
 : >"$RESULTS"
 FAILED=()
+TIMES=()
 START=$(date +%s)
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -36,7 +37,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 # part NAME TITLE CMD...: runs CMD (when PARTS names it) under a title; its RESULT lines
 # go to the summary, the rest to the terminal.
 part() {
-	local name=$1 title=$2 rc
+	local name=$1 title=$2 rc t0=$(date +%s)
 	shift 2
 	case " $PARTS " in *" $name "*) ;; *) return 0 ;; esac
 	echo
@@ -48,6 +49,7 @@ part() {
 		echo "bench: $name failed (exit $rc)" >&2
 		FAILED+=("$name")
 	fi
+	TIMES+=("$name $(($(date +%s) - t0))s")
 }
 
 caps() { # rate accuracy of the caps (docs/isolation.md, "Caps")
@@ -137,9 +139,8 @@ part scaling "uplink guard: rule scaling against an nftables set and iptables ru
 summary() {
 	echo "== summary: every figure against its baseline, measured side by side in this run"
 	machine
-	echo "($(($(date +%s) - START)) s in all; ratio = figure / baseline, or the median of" \
-		"per-round ratios where a part pairs rounds; lower is better for costs, higher for" \
-		"throughput and rates)"
+	echo "($(($(date +%s) - START)) s in all: ${TIMES[*]}; ratio = figure / baseline, or the" \
+		"median of per-round ratios where a part pairs rounds)"
 	awk -F'\t' '
 	function num(x, a) {
 		if (x !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) return x
@@ -163,7 +164,8 @@ summary() {
 			split(line[i], f, "\t")
 			if (f[1] == "SECTION") { s = f[2]; continue }
 			if (s != "") { print "-- " s; s = "" }
-			printf fmt, f[2], f[3], f[4], num(f[5]), num(f[6]), f[7] == "-" ? "-" : sprintf("%.2f", f[7])
+			printf fmt, f[2], f[3], f[4], num(f[5]), num(f[6]),
+				f[7] ~ /^-?[0-9.]+$/ ? sprintf("%.2f", f[7]) : f[7]
 		}
 	}' "$RESULTS"
 	[ ${#FAILED[@]} = 0 ] || echo "FAILED: ${FAILED[*]}"

@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 		       sizes[N_SIZES - 1], 100.0 * (double)marked / (1u << 24));
 	}
 	{
-		const char *x = "xdp-filter (xdpfilt_alw_all)", *u = "ns/pkt";
+		const char *x = "xdp-filter", *u = "ns/pkt";
 		uint32_t big = ns[N_SIZES - 1][ROUNDS / 2];
 
 		bench_result("empty XDP program (BPF_PROG_TEST_RUN)", x, u, base,

@@ -367,5 +367,5 @@ for m in $MECHS; do
 	printf 'RESULT\trule scaling: %s, cost at N=%s\tits cost at N=%s\tns/frame\t%s\t%s\t%s\n' \
 		"$(label "$m")" "$last" "$first" "$(cost "$m:$first")" "$(cost "$m:$last")" \
 		"$(awk -v a="$(cost "$m:$last")" -v z="$(cost "$m:$first")" 'BEGIN {
-			if (z <= 0) print "-"; else printf "%.3f", a / z }')"
+			if (z <= 0) print "-"; else if (a / z > 1000) print ">1000"; else printf "%.3f", a / z }')"
 done
