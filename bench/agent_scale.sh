@@ -191,7 +191,7 @@ echo "flow cycle over $FLOWS flows: $CYCLE_CPU s of CPU (scale less tenants, per
 	"$READ_CPU s of CPU, $READ_S s of wall time"
 echo "bursts of work (start s:CPU s:wall s): tenants ${LIST[tenants]}; scale ${LIST[scale]}" \
 	"($(($(date +%s) - START)) s in all)"
-G="agent, $TENANTS tenants + $FLOWS flows"
+G="agent, $TENANTS tenants, $FLOWS flows"
 B1="the agent, 1 tenant, no flow"
 for r in "VmRSS|MiB|${RSS[base]}|${RSS[scale]}" "VmHWM|MiB|${HWM[base]}|${HWM[scale]}" \
 	"BPF map memory|MiB|${MAPS[base]}|${MAPS[scale]}" \

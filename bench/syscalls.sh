@@ -210,10 +210,17 @@ done
 echo "(tenant: from acme's cgroup; no tenant: from a cgroup beside it; medians of" \
 	"$SYS_ROUNDS rounds; ratio: median of each round's ratio to nothing attached;" \
 	"$(($(date +%s) - START)) s in all)"
+short() {
+	case $1 in
+	tollgate) echo "tollgate runtime security" ;;
+	bt-comm) echo "bpftrace @[comm] = count()" ;;
+	bt-path) echo "bpftrace @[str(path)] = count()" ;;
+	esac
+}
 for c in "${CASES[@]}"; do
 	[ "$c" = none ] && continue
 	printf 'RESULT\topenat, tenant task: %s\tnothing attached\tns/call\t%s\t%s\t%s\n' \
-		"$(label "$c")" "$(get none 2)" "$(get "$c" 2)" "$(get "$c" 3)"
-	printf 'RESULT\topenat, task of no tenant: %s\tnothing attached\tns/call\t%s\t%s\t%s\n' \
-		"$(label "$c")" "$(get none 4)" "$(get "$c" 4)" "$(get "$c" 5)"
+		"$(short "$c")" "$(get none 2)" "$(get "$c" 2)" "$(get "$c" 3)"
+	printf 'RESULT\topenat, other task: %s\tnothing attached\tns/call\t%s\t%s\t%s\n' \
+		"$(short "$c")" "$(get none 4)" "$(get "$c" 4)" "$(get "$c" 5)"
 done
