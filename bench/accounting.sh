@@ -76,7 +76,7 @@ declare -A AGENT=()
 cleanup() {
 	local c
 	for c in "${!AGENT[@]}"; do
-		nsenter -t "${AGENT[$c]}" -m -n "$TG" stop -c "$T/$c.yaml" --purge >/dev/null 2>&1
+		nsenter -t "${AGENT[$c]}" -m -n "$TG" stop -c "$T/$(ns_of "$c").yaml" --purge >/dev/null 2>&1
 		kill "${AGENT[$c]}" 2>/dev/null
 		wait "${AGENT[$c]}" 2>/dev/null
 	done
