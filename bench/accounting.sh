@@ -4,7 +4,7 @@
 # throughput and its small-packet request/response latency, with nothing attached (the
 # baseline), with the Tollgate agent metering the tenant, with per-tenant iptables
 # accounting rules, and with an nftables set with per-element counters; the last three
-# with 1 tenant and with TENANTS tenants. Method and readings: docs/BENCHMARKS.md,
+# with 1 tenant and with ACCT_TENANTS tenants. Method and readings: docs/BENCHMARKS.md,
 # "Per-tenant accounting".
 #
 #   t-CONF: tenant 10.1.0.2 --veth-- vt-acme-0 [h-CONF: the host] up0 --veth-- p-CONF: 192.0.2.2
@@ -36,7 +36,7 @@
 # count what passed.
 #
 # Environment: TCP_ROUNDS (5), TCP_SECS (2), RR_ROUNDS (7), RR_N (4000 transactions per
-# sample), RR_SIZE (64 bytes), TENANTS (1000), SEED (1: the order of each round).
+# sample), RR_SIZE (64 bytes), ACCT_TENANTS (1000), SEED (1: the order of each round).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
 [ "$(id -u)" = 0 ] || { echo "accounting: run as root" >&2; exit 1; }
@@ -52,7 +52,7 @@ RR_ROUNDS=${RR_ROUNDS:-7}
 RR_N=${RR_N:-4000}
 RR_WARM=500
 RR_SIZE=${RR_SIZE:-64}
-TENANTS=${TENANTS:-1000}
+ACCT_TENANTS=${ACCT_TENANTS:-1000}
 SEED=${SEED:-1}
 SRV_CPU=$(($(nproc) - 1)) # the rr server's CPU; the client's is 0
 
@@ -61,10 +61,10 @@ die() {
 	exit 1
 }
 
-for v in TCP_ROUNDS TCP_SECS RR_ROUNDS RR_N RR_SIZE TENANTS SEED; do
+for v in TCP_ROUNDS TCP_SECS RR_ROUNDS RR_N RR_SIZE ACCT_TENANTS SEED; do
 	case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive integer: ${!v}" ;; esac
 done
-[ "$TENANTS" -ge 2 ] && [ "$TENANTS" -le 16000 ] || die "TENANTS must be 2 to 16000"
+[ "$ACCT_TENANTS" -ge 2 ] && [ "$ACCT_TENANTS" -le 16000 ] || die "ACCT_TENANTS must be 2 to 16000"
 for tool in ip nsenter nft iptables-nft-restore iptables-nft-save iperf3 taskset python3; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
 done
@@ -87,7 +87,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 START=$(date +%s)
 
-CONFS=(none "tg:1" "tg:$TENANTS" "ipt:1" "ipt:$TENANTS" "nft:1" "nft:$TENANTS")
+CONFS=(none "tg:1" "tg:$ACCT_TENANTS" "ipt:1" "ipt:$ACCT_TENANTS" "nft:1" "nft:$ACCT_TENANTS")
 ns_of() { echo "${1/:/-}"; }
 label() {
 	local m=${1%:*} n=${1#*:} t=tenants
@@ -175,7 +175,7 @@ order() {
 		sort -k1,1g | cut -d' ' -f2
 }
 
-echo "setting up ${#CONFS[@]} configurations (TENANTS=$TENANTS)..."
+echo "setting up ${#CONFS[@]} configurations (ACCT_TENANTS=$ACCT_TENANTS)..."
 for c in "${CONFS[@]}"; do
 	n=$(ns_of "$c")
 	rig "$n" || die "$c: cannot build its namespaces"

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # The agent at scale: its memory and CPU with 10,000 tenants and 1,000,000 flows. Three
 # agents run side by side on the same machine over the same window: "base" (1 tenant, an
-# empty flow table), "tenants" (TENANTS tenants, an empty flow table) and "scale"
-# (TENANTS tenants, FLOWS flows). Method and readings: docs/BENCHMARKS.md, "The agent at
+# empty flow table), "tenants" (SCALE_TENANTS tenants, an empty flow table) and "scale"
+# (SCALE_TENANTS tenants, FLOWS flows). Method and readings: docs/BENCHMARKS.md, "The agent at
 # scale".
 #
 # Each agent runs in a network namespace of its own (with its own bpffs), with an uplink
@@ -31,7 +31,7 @@
 # leave exactly FLOWS entries; a flow table that lost entries during the window (status:
 # flows live). Timing decides nothing.
 #
-# Environment: TENANTS (10000), FLOWS (1000000), WINDOW (20 s), FLOW_PERIOD (10 s;
+# Environment: SCALE_TENANTS (10000), FLOWS (1000000), WINDOW (20 s), FLOW_PERIOD (10 s;
 # WINDOW must be a multiple of it).
 set -u
 . "$(dirname "$0")/../tests/lib/topo.sh"
@@ -42,7 +42,7 @@ tg_sandbox "$0" "$@" || { echo "agent_scale: cannot enter a private namespace" >
 B=$TG_ROOT/build
 FILL=$B/bench/flow_harvest
 SAMPLE=$TG_ROOT/bench/cpu_sample.py
-TENANTS=${TENANTS:-10000}
+SCALE_TENANTS=${SCALE_TENANTS:-10000}
 FLOWS=${FLOWS:-1000000}
 WINDOW=${WINDOW:-20}
 FLOW_PERIOD=${FLOW_PERIOD:-10}
@@ -52,11 +52,11 @@ die() {
 	exit 1
 }
 
-for v in TENANTS FLOWS WINDOW FLOW_PERIOD; do
+for v in SCALE_TENANTS FLOWS WINDOW FLOW_PERIOD; do
 	case ${!v} in '' | *[!0-9]* | 0) die "$v must be a positive integer: ${!v}" ;; esac
 done
 [ $((WINDOW % FLOW_PERIOD)) = 0 ] || die "WINDOW must be a multiple of FLOW_PERIOD"
-[ "$TENANTS" -le 16000 ] || die "TENANTS: at most 16000 (TG_MAX_TENANTS is 16384)"
+[ "$SCALE_TENANTS" -le 16000 ] || die "SCALE_TENANTS: at most 16000 (TG_MAX_TENANTS is 16384)"
 [ "$FLOWS" -le 1048576 ] || die "FLOWS: at most the flow table's default capacity, 1048576"
 for tool in ip nsenter bpftool python3; do
 	command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
@@ -103,7 +103,7 @@ in_agent() { # in_agent NAME CMD...: in the agent's namespaces (its bpffs)
 }
 
 AGENTS=(base tenants scale)
-echo "starting three agents, one after the other: 1 tenant, $TENANTS tenants, $TENANTS" \
+echo "starting three agents, one after the other: 1 tenant, $SCALE_TENANTS tenants, $SCALE_TENANTS" \
 	"tenants and $FLOWS flows"
 declare -A UP=()
 for c in "${AGENTS[@]}"; do
@@ -111,7 +111,7 @@ for c in "${AGENTS[@]}"; do
 		ip -n "h-$c" link add up0 type veth peer name eth0 netns "u-$c" &&
 		ip -n "h-$c" addr add 192.0.2.1/24 dev up0 && ip -n "h-$c" link set up0 up &&
 		ip -n "u-$c" link set eth0 up || die "$c: cannot build its namespaces"
-	if [ $c = base ]; then config $c 1; else config $c "$TENANTS"; fi
+	if [ $c = base ]; then config $c 1; else config $c "$SCALE_TENANTS"; fi
 	t0=$(date +%s.%N)
 	ip netns exec "h-$c" "$TG" run -c "$T/$c.yaml" >"$T/$c.log" 2>&1 &
 	AGENT[$c]=$!
@@ -128,7 +128,7 @@ for c in "${AGENTS[@]}"; do
 done
 echo "started in ${UP[base]} s, ${UP[tenants]} s and ${UP[scale]} s; filling scale's flow" \
 	"table with $FLOWS flows"
-out=$(in_agent scale "$FILL" --fill /sys/fs/bpf/tollgate "$FLOWS" "$TENANTS") ||
+out=$(in_agent scale "$FILL" --fill /sys/fs/bpf/tollgate "$FLOWS" "$SCALE_TENANTS") ||
 	die "cannot fill the agent's flow table"
 READ_S=$(echo "$out" | sed -n 's/^entries=[0-9]* read_s=\([0-9.]*\) .*/\1/p')
 READ_CPU=$(echo "$out" | sed -n 's/.* read_cpu_s=\([0-9.]*\)$/\1/p')
@@ -166,18 +166,21 @@ CYCLE_CPU=$(awk -v a="${CPU[scale]}" -v b="${CPU[tenants]}" -v w="$WINDOW" -v p=
 # wall time per flow cycle: the median of scale's bursts with at least half the largest's CPU
 CYCLE_WALL=$(echo "${LIST[scale]}" | tr ',' '\n' | awk -F: '$2 != "" { c[NR] = $2; w[NR] = $3
 	if ($2 > max) max = $2 } END { for (i in c) if (c[i] >= max / 2) print w[i] }' | sort -g |
-	awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }')
+	awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
 set -- $(in_agent scale "$TG" status -c "$T/scale.yaml" --json | python3 -c 'import json, sys
 f = json.load(sys.stdin)["flows"]
 print(f["live"], f["removed"], f["evictions"])')
 [ "${1:-}" = "$FLOWS" ] ||
 	die "the flow table holds ${1:-?} flows after the window, not $FLOWS (removed ${2:-?}, evicted ${3:-?})"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
+}
 echo
-printf '%-40s %10s %10s %12s %8s\n' "agent" "1 tenant" "$TENANTS" "$TENANTS+flows" "ratio"
+printf '%-40s %10s %10s %12s %8s\n' "agent" "1 tenant" "$SCALE_TENANTS" "$SCALE_TENANTS+flows" "ratio"
 row() { printf '%-40s %10s %10s %12s %8s\n' "$1" "$2" "$3" "$4" "${5-$(ratio "$4" "$2")}"; }
-row "tenants" 1 "$TENANTS" "$TENANTS" ""
+row "tenants" 1 "$SCALE_TENANTS" "$SCALE_TENANTS" ""
 row "flows in the table" 0 0 "$FLOWS" ""
 row "start-up, s (run to status healthy)" "${UP[base]}" "${UP[tenants]}" "${UP[scale]}"
 row "VmRSS, MiB" "${RSS[base]}" "${RSS[tenants]}" "${RSS[scale]}"
@@ -191,7 +194,7 @@ echo "flow cycle over $FLOWS flows: $CYCLE_CPU s of CPU (scale less tenants, per
 	"$READ_CPU s of CPU, $READ_S s of wall time"
 echo "bursts of work (start s:CPU s:wall s): tenants ${LIST[tenants]}; scale ${LIST[scale]}" \
 	"($(($(date +%s) - START)) s in all)"
-G="agent, $TENANTS tenants, $FLOWS flows"
+G="agent, $SCALE_TENANTS tenants, $FLOWS flows"
 B1="the agent, 1 tenant, no flow"
 for r in "VmRSS|MiB|${RSS[base]}|${RSS[scale]}" "VmHWM|MiB|${HWM[base]}|${HWM[scale]}" \
 	"BPF map memory|MiB|${MAPS[base]}|${MAPS[scale]}" \
@@ -202,7 +205,7 @@ for r in "VmRSS|MiB|${RSS[base]}|${RSS[scale]}" "VmHWM|MiB|${HWM[base]}|${HWM[sc
 		"$(ratio "$v" "$b")"
 done
 printf 'RESULT\tagent, %s tenants, no flow: CPU over %s s\t%s\t%% CPU\t%s\t%s\t%s\n' \
-	"$TENANTS" "$WINDOW" "$B1" "${CPU[base]}" "${CPU[tenants]}" "$(ratio "${CPU[tenants]}" "${CPU[base]}")"
+	"$SCALE_TENANTS" "$WINDOW" "$B1" "${CPU[base]}" "${CPU[tenants]}" "$(ratio "${CPU[tenants]}" "${CPU[base]}")"
 printf 'RESULT\t%s: CPU per flow cycle\ta bare batch read of the table (CPU)\ts\t%s\t%s\t%s\n' \
 	"$G" "$READ_CPU" "$CYCLE_CPU" "$(ratio "$CYCLE_CPU" "$READ_CPU")"
 printf 'RESULT\t%s: flow cycle duration\ta bare batch read of the table (wall)\ts\t%s\t%s\t%s\n' \
