@@ -192,6 +192,16 @@ $(OUT)/tests/test_uplink_guard: tests/bpf/test_uplink_guard.c tests/tap.h $(SKEL
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
+# Malformed frames (a generated corpus) through every packet program.
+$(OUT)/tests/test_malformed: tests/bpf/test_malformed.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
+# Billing counters crossing 2^64 in the kernel, harvested into a real store.
+$(OUT)/tests/test_counter_wrap: tests/bpf/test_counter_wrap.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
+
 $(OUT)/tests/test_police: tests/bpf/test_police.c tests/tap.h $(SKELS) $(OUT)/libtollgate.a | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@

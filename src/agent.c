@@ -67,6 +67,8 @@ struct agent {
 	struct tg_identity *id; /* identity history (docs/identity.md) */
 	int64_t id_scanned;	/* last scan of tenant interfaces' addresses */
 	int id_err;		/* last scan error, reported once */
+	bool reloading;		/* the link dump of a reload: unchanged interfaces stay */
+	struct tg_reload_stats reloads;
 };
 
 /* Operator-visible actions go to the audit log (docs/audit.md); a failing write is
@@ -153,6 +155,13 @@ static void on_link(int ifindex, const char *name, bool added, void *ctx)
 	} else {
 		return;
 	}
+	if (a->reloading) {
+		struct tg_iface cur;
+
+		if (!bpf_map_lookup_elem(a->maps->ifaces, &key, &cur) && cur.role == role &&
+		    cur.tenant_id == id && !strncmp(cur.name, name, sizeof(cur.name)))
+			return; /* attached as the new configuration wants it */
+	}
 	err = tg_datapath_attach(a->dp, ifindex, name, role, id);
 	if (err && err != -ENODEV)
 		fprintf(stderr, "tollgate: cannot attach the meter to %s: %s\n", name,
@@ -202,6 +211,9 @@ static int harvest(struct agent *a, int64_t interval_start)
 	uint64_t billed = 0;
 	int err;
 
+	if (tg_verbose) /* with "harvested" below, it brackets the harvest (e2e/restarts) */
+		fprintf(stderr, "tollgate: harvesting into the interval at %lld\n",
+			(long long)interval_start);
 	err = tg_harvest(a->maps, a->ap.meta, a->store, a->node, interval_start, a->cfg.interval,
 			 &billed);
 	if (tg_state_read(a->maps, &st) == 0) {
@@ -269,36 +281,43 @@ static int arm_tick(struct agent *a)
 	return timerfd_settime(a->tick_fd, 0, &its, NULL) ? -errno : 0;
 }
 
-/* Isolation: policy, deny lists and cgroups, after ids are settled (docs/isolation.md). */
-static int apply_isolation(struct agent *a)
+/* Isolation: policy, deny lists and cgroups, after ids are settled (docs/isolation.md).
+ * *step names what failed. */
+static int apply_isolation(struct agent *a, const struct tg_config *cfg,
+			   const struct tg_applied *ap, const char **step)
 {
 	int err;
 
-	err = tg_policy_apply(a->maps, &a->cfg, &a->ap);
+	*step = "the tenant policy";
+	err = tg_policy_apply(a->maps, cfg, ap);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot program the tenant policy: %s\n", strerror(-err));
 		return err;
 	}
-	err = tg_denylist_apply(a->maps, &a->cfg, &a->ap);
+	*step = "the deny lists";
+	err = tg_denylist_apply(a->maps, cfg, ap);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot program the deny lists: %s\n", strerror(-err));
 		return err;
 	}
-	err = tg_guard_apply(a->maps, &a->cfg, &a->ap, false);
+	*step = "the uplink guard";
+	err = tg_guard_apply(a->maps, cfg, ap, false);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot program the uplink guard: %s\n", strerror(-err));
 		return err;
 	}
-	err = tg_cgroups_apply(a->dp, &a->cfg, &a->ap);
+	*step = "the tenant cgroups";
+	err = tg_cgroups_apply(a->dp, cfg, ap);
 	if (err) {
 		fprintf(stderr, "tollgate: cannot attach to the tenant cgroups: %s\n",
 			strerror(-err));
 		return err;
 	}
-	err = tg_sc_apply(&a->sc, a->maps, a->cfg.pin_path, &a->cfg, &a->ap);
+	*step = "seccomp learning";
+	err = tg_sc_apply(&a->sc, a->maps, cfg->pin_path, cfg, ap);
 	if (err)
 		return err; /* said by tg_sc_apply */
-	tg_quota_tick(a->maps, &a->cfg, &a->ap, now_s(), a->ev);
+	tg_quota_tick(a->maps, cfg, ap, now_s(), a->ev);
 	return 0;
 }
 
@@ -396,6 +415,252 @@ static int identity_start(struct agent *a)
 	return 0;
 }
 
+/*
+ * Reload (docs/lifecycle.md#reload): SIGHUP or POST /api/v1/reload. The file the agent
+ * started with is read and validated whole; a file with an error, or one that changes a
+ * key only a restart can change, is refused before anything is touched. A valid one is
+ * programmed in start-up's order, each step bringing the maps to it entry by entry (what
+ * both configurations want is never removed, so traffic both allow is never dropped); if
+ * a step fails, the previous configuration is programmed again.
+ */
+
+/* Everything a configuration programs into the maps and hooks; *step names a failure. */
+static int program(struct agent *a, const struct tg_config *cfg, struct tg_applied *ap,
+		   const char **step)
+{
+	int err;
+
+	*step = "the tenant and class ids and prefixes";
+	err = tg_apply(a->maps, cfg, ap);
+	if (err)
+		return err;
+	if (a->rt) {
+		*step = "the runtime rules";
+		err = tg_runtime_apply(a->rt, cfg, ap);
+		if (err)
+			return err;
+	}
+	return apply_isolation(a, cfg, ap, step);
+}
+
+/* Interfaces the new configuration no longer wants lose the meter (and the guard); those
+ * it wants otherwise are attached again; the rest are left as they are. */
+static void sync_ifaces(struct agent *a)
+{
+	uint32_t key, next, *prev = NULL, *gone = NULL;
+	size_t n_gone = 0, cap = 0;
+	struct tg_iface ifc;
+	int err;
+
+	while (bpf_map_get_next_key(a->maps->ifaces, prev, &next) == 0) {
+		const struct tg_tenant_conf *tc;
+		bool uplink;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(a->maps->ifaces, &key, &ifc) ||
+		    (ifc.role != TG_ROLE_TENANT && ifc.role != TG_ROLE_UPLINK))
+			continue;
+		ifc.name[sizeof(ifc.name) - 1] = '\0';
+		tc = tg_config_tenant_for_iface(&a->cfg, ifc.name);
+		uplink = !tc && tg_config_is_uplink(&a->cfg, ifc.name);
+		if (ifc.role == TG_ROLE_UPLINK && !uplink) {
+			err = tg_xdp_detach((int)key);
+			if (err && err != -ENODEV)
+				fprintf(stderr,
+					"tollgate: cannot detach the uplink guard from %s: %s\n",
+					ifc.name, strerror(-err));
+		}
+		if (tc || uplink)
+			continue;
+		err = tg_tc_detach((int)key, ifc.flags & TG_IFACE_CREATED_CLSACT);
+		if (err && err != -ENODEV) {
+			fprintf(stderr, "tollgate: cannot detach the meter from %s: %s\n", ifc.name,
+				strerror(-err));
+			continue; /* still metered: its entry stays */
+		}
+		if (n_gone == cap) {
+			uint32_t *v = realloc(gone, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!v)
+				break;
+			gone = v;
+		}
+		gone[n_gone++] = key;
+		fprintf(stderr, "tollgate: %s is no longer metered\n", ifc.name);
+	}
+	/* deleted after the walk: a deletion during it would restart it */
+	for (size_t i = 0; i < n_gone; i++)
+		bpf_map_delete_elem(a->maps->ifaces, &gone[i]);
+	free(gone);
+	a->reloading = true;
+	err = tg_nl_dump_links(on_link, a);
+	a->reloading = false;
+	if (err)
+		fprintf(stderr, "tollgate: cannot list interfaces: %s\n", strerror(-err));
+}
+
+/* The answer's JSON: {"reloaded": true, ...} or {"reloaded": false, "error": ...}. */
+static char *reload_json(const struct agent *a, bool ok, const char *msg, const char *diags,
+			 double ms)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	if (ok) {
+		fprintf(f, "{\"reloaded\": true, \"generation\": %llu, \"config\": ",
+			(unsigned long long)a->reloads.generation);
+		tg_json_string(f, a->cfg.path);
+		fprintf(f, ", \"tenants\": %zu, \"classes\": %zu, \"duration_ms\": %.1f}\n",
+			a->cfg.n_tenants, a->cfg.n_classes, ms);
+	} else {
+		fputs("{\"reloaded\": false, \"generation\": ", f);
+		fprintf(f, "%llu, \"error\": ", (unsigned long long)a->reloads.generation);
+		tg_json_string(f, msg);
+		fputs(", \"diagnostics\": [", f);
+		for (const char *p = diags; p && *p;) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			char *line = strndup(p, n);
+
+			if (line) {
+				fputs(p == diags ? "" : ", ", f);
+				tg_json_string(f, line);
+				free(line);
+			}
+			p += n + (nl ? 1 : 0);
+		}
+		fputs("]}\n", f);
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One reload; via is "sighup" or "api". Returns the answer's JSON (NULL: no memory);
+ * *ok tells whether the new configuration is the agent's now. */
+static char *reload(struct agent *a, const char *via, bool *ok)
+{
+	struct tg_config next, old;
+	struct tg_applied nap = {}, back = {};
+	struct tg_diags d = {};
+	char *diags = NULL, *json, *members = NULL, key[64], msg[512] = "";
+	const char *step = "", *bstep = "";
+	double t0 = mono_ms();
+	size_t dlen = 0, mlen = 0;
+	FILE *f;
+	int err, berr;
+
+	*ok = false;
+	if (tg_verbose) /* with the result's line below, it brackets the reload */
+		fprintf(stderr, "tollgate: reloading %s (%s)\n", a->cfg.path, via);
+	err = tg_config_load(a->cfg.path, &next, &d);
+	f = open_memstream(&diags, &dlen);
+	if (f) {
+		tg_diags_print(&d, a->cfg.path, f);
+		fclose(f);
+	}
+	if (err == -EINVAL)
+		snprintf(msg, sizeof(msg), "%s has %zu error%s: nothing was changed", a->cfg.path,
+			 d.errors, d.errors == 1 ? "" : "s");
+	else if (err)
+		snprintf(msg, sizeof(msg), "cannot read %s: %s: nothing was changed", a->cfg.path,
+			 strerror(-err));
+	tg_diags_free(&d);
+	if (!err && tg_config_restart_only(&a->cfg, &next, key, sizeof(key))) {
+		snprintf(msg, sizeof(msg),
+			 "%s changed, which takes a restart of the agent: nothing was changed",
+			 key);
+		tg_config_free(&next);
+		err = -EINVAL;
+	}
+	if (!err) {
+		/* What the kernel counted so far is billed under the ids it was counted with
+		 * (a class id may pass to another class). */
+		harvest(a, interval_of(a, now_s()));
+		err = program(a, &next, &nap, &step);
+		if (err) {
+			tg_applied_free(&nap);
+			berr = program(a, &a->cfg, &back, &bstep);
+			snprintf(msg, sizeof(msg), "cannot program %s: %s; %s", step,
+				 strerror(-err),
+				 berr ? "the previous configuration could not be restored either "
+					"(restart the agent)"
+				      : "the previous configuration was programmed again");
+			tg_config_free(&next);
+			if (!berr) {
+				tg_applied_free(&a->ap);
+				a->ap = back;
+			} else {
+				fprintf(stderr, "tollgate: reload: restoring %s failed: %s\n",
+					bstep, strerror(-berr));
+				tg_applied_free(&back);
+			}
+		}
+	}
+	if (!err) {
+		old = a->cfg;
+		a->cfg = next;
+		tg_bpf_watch_set_allowlist(a->bpf_watch, &a->cfg);
+		tg_config_free(&old);
+		tg_applied_free(&a->ap);
+		a->ap = nap;
+		sync_ifaces(a);
+		if (a->id) {
+			struct tg_id_changes ch;
+			int e = tg_identity_sync_config(a->id, &a->cfg, now_s(), &ch);
+
+			if (e)
+				fprintf(stderr, "tollgate: identity history: %s\n", strerror(-e));
+		}
+		a->reloads.ok++;
+		a->reloads.generation++;
+		*ok = true;
+	} else {
+		a->reloads.failed++;
+	}
+	tg_runtime_set_applied(a->rt, &a->ap);
+	a->reloads.last = now_s();
+	a->reloads.last_ok = *ok;
+	tg_http_reload_stats(a->http, &a->reloads);
+	json = reload_json(a, *ok, msg, diags, mono_ms() - t0);
+	if (*ok)
+		fprintf(stderr, "tollgate: reload (%s): generation %llu, %zu tenants, %.1f ms\n",
+			via, (unsigned long long)a->reloads.generation, a->cfg.n_tenants,
+			mono_ms() - t0);
+	else
+		fprintf(stderr, "tollgate: reload (%s) refused: %s\n%s", via, msg,
+			diags ? diags : "");
+	f = open_memstream(&members, &mlen);
+	if (f) {
+		fprintf(f, "\"via\":\"%s\",\"config\":", via);
+		tg_json_string(f, a->cfg.path);
+		fprintf(f, ",\"generation\":%llu", (unsigned long long)a->reloads.generation);
+		if (!*ok) {
+			fputs(",\"error\":", f);
+			tg_json_string(f, msg);
+		}
+		fclose(f);
+		audit(a, *ok ? "reload" : "reload_failed", members);
+	}
+	free(members);
+	free(diags);
+	return json;
+}
+
 static int start(struct agent *a)
 {
 	int err;
@@ -467,9 +732,13 @@ static int start(struct agent *a)
 		tg_runtime_set_bpf_watch(a->rt, a->bpf_watch);
 		tg_runtime_describe(a->rt, stderr);
 	}
-	err = apply_isolation(a);
-	if (err)
-		return err;
+	{
+		const char *step;
+
+		err = apply_isolation(a, &a->cfg, &a->ap, &step);
+		if (err)
+			return err;
+	}
 	{
 		char *members = NULL;
 		size_t len = 0;
@@ -526,7 +795,7 @@ static int start(struct agent *a)
 
 static int loop(struct agent *a)
 {
-	struct pollfd pfd[7] = {
+	struct pollfd pfd[8] = {
 		{ .fd = a->sig_fd, .events = POLLIN },
 		{ .fd = a->timer_fd, .events = POLLIN },
 		{ .fd = a->nl_fd, .events = POLLIN },
@@ -534,13 +803,14 @@ static int loop(struct agent *a)
 		{ .fd = a->tick_fd, .events = POLLIN },
 		{ .fd = tg_events_fd(a->ev), .events = POLLIN },
 		{ .fd = tg_runtime_fd(a->rt), .events = POLLIN }, /* -1: ignored by poll */
+		{ .fd = tg_http_reload_fd(a->http), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	uint64_t ticks;
 	int err;
 
 	for (;;) {
-		if (poll(pfd, 7, -1) < 0) {
+		if (poll(pfd, 8, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -570,6 +840,17 @@ static int loop(struct agent *a)
 			tg_events_drain(a->ev, &a->ap);
 		if (pfd[6].revents & POLLIN)
 			tg_runtime_drain(a->rt);
+		if (pfd[7].revents & POLLIN) {
+			uint64_t seq = tg_http_reload_begin(a->http);
+			bool ok;
+			char *json = reload(a, "api", &ok);
+
+			tg_http_reload_end(a->http, seq, ok,
+					   json ? json
+						: "{\"reloaded\": false, \"error\": \"out of "
+						  "memory\"}\n");
+			free(json);
+		}
 		if (pfd[3].revents & POLLIN) {
 			if (read(a->flow_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				return -errno;
@@ -588,10 +869,9 @@ static int loop(struct agent *a)
 			if (read(a->sig_fd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGHUP) {
-				fprintf(stderr,
-					"tollgate: SIGHUP: reloading is not supported by this "
-					"version; restart the agent to apply a new "
-					"configuration\n");
+				bool ok;
+
+				free(reload(a, "sighup", &ok));
 				continue;
 			}
 			fprintf(stderr, "tollgate: %s: final harvest, datapath left in place\n",

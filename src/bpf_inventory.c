@@ -1055,6 +1055,14 @@ static void prune_loaders(const char *path)
 		unlink(tmp);
 }
 
+void tg_bpf_watch_set_allowlist(struct tg_bpf_watch *w, const struct tg_config *cfg)
+{
+	if (!w)
+		return;
+	w->allow = cfg->runtime.bpf_allowlist;
+	w->n_allow = cfg->runtime.n_bpf_allowlist;
+}
+
 int tg_bpf_watch_open(const struct tg_config *cfg, struct tg_events *ev, struct tg_bpf_watch **out)
 {
 	struct tg_bpf_watch *w;
@@ -1074,8 +1082,7 @@ int tg_bpf_watch_open(const struct tg_config *cfg, struct tg_events *ev, struct 
 	}
 	w->ev = ev;
 	w->self = getpid();
-	w->allow = cfg->runtime.bpf_allowlist;
-	w->n_allow = cfg->runtime.n_bpf_allowlist;
+	tg_bpf_watch_set_allowlist(w, cfg);
 	/* before the scan starts: these loads are the agent's own */
 	err = tg_bpf_ref_embedded(&w->ref);
 	if (!err) {

@@ -133,6 +133,9 @@ struct tg_bpf_watch;
 
 int tg_bpf_watch_open(const struct tg_config *cfg, struct tg_events *ev, struct tg_bpf_watch **out);
 /* tenant: the event's tenant name, NULL for a host process. */
+/* The allowlist of cfg (runtime.bpf_allowlist), borrowed: cfg outlives its use. A
+ * reload calls it with the new configuration before the old one is freed. */
+void tg_bpf_watch_set_allowlist(struct tg_bpf_watch *w, const struct tg_config *cfg);
 void tg_bpf_watch_event(struct tg_bpf_watch *w, const struct tg_rt_event *e, const char *tenant);
 void tg_bpf_watch_tick(struct tg_bpf_watch *w);
 void tg_bpf_watch_close(struct tg_bpf_watch *w);

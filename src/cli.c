@@ -50,6 +50,7 @@ int tg_cli_paths(const char *file, struct tg_paths *p)
 	snprintf(p->audit, sizeof(p->audit), "%s", TG_DEFAULT_AUDIT);
 	p->interval = TG_DEFAULT_INTERVAL;
 	p->config[0] = '\0';
+	p->node[0] = '\0';
 	if (!file) {
 		if (access(TG_DEFAULT_CONFIG, F_OK))
 			return 0;
@@ -71,6 +72,7 @@ int tg_cli_paths(const char *file, struct tg_paths *p)
 	if (cfg.audit_path)
 		snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_path);
 	p->interval = cfg.interval;
+	snprintf(p->node, sizeof(p->node), "%s", cfg.node);
 	tg_config_free(&cfg);
 	tg_diags_free(&d);
 	return 0;

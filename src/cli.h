@@ -14,6 +14,7 @@ struct tg_paths {
 	char store[512];
 	char audit[512]; /* outputs.audit */
 	uint32_t interval;
+	char node[64]; /* node.name, else the host name: the agent's billing node */
 };
 
 /* Resolves the paths from FILE, or from the default configuration when it exists, or
@@ -44,6 +45,7 @@ int tg_api_block(const char *run_dir, bool unblock, const char *cidr, const char
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tenants(int argc, char **argv);
 int cmd_top(int argc, char **argv);

@@ -2,8 +2,9 @@
 /*
  * `tollgate stop [--purge]`: stop the agent (the datapath stays and keeps metering), and
  * with --purge remove every filter, qdisc, cgroup program, pin and mount Tollgate
- * created. Purge never touches the billing store: billed data is not part of the
- * datapath.
+ * created. Purge removes nothing from the billing store (billed data is not part of the
+ * datapath); it bills there, once the hooks are gone, what the counters hold beyond the
+ * last harvest, which a killed or crashed agent never did.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,9 +20,11 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "datapath.h"
+#include "harvest.h"
 #include "mounts.h"
 #include "runtime.h"
 #include "seccomp_learn.h"
+#include "store.h"
 
 static pid_t agent_pid(const struct tg_paths *p)
 {
@@ -91,6 +94,52 @@ static int purge_ifaces(const struct tg_maps *m)
 	return err;
 }
 
+/*
+ * The last harvest, made by purge once nothing counts any more (the hooks detached): an
+ * agent that was stopped harvested at its stop, but one that was killed, or crashed, left
+ * what the kernel counted since its last harvest in the counters, and the counters are
+ * about to go. The store's cursors make it exact either way: only the difference is
+ * billed, into the current interval. The node is the agent's (node.name, else the host
+ * name), so the cursors are found.
+ */
+static int bill_rest(const struct tg_paths *p, const struct tg_maps *m)
+{
+	struct tg_tenant_meta *meta = calloc(TG_MAX_TENANTS, sizeof(*meta));
+	struct tg_store *s = NULL;
+	char node[64], shown[512];
+	uint64_t billed = 0;
+	struct timespec ts;
+	int64_t now;
+	int err;
+
+	if (!meta)
+		return -ENOMEM;
+	snprintf(node, sizeof(node), "%s", p->node);
+	if (!node[0] && gethostname(node, sizeof(node) - 1)) {
+		free(meta);
+		return -errno;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec;
+	err = tg_maps_read_meta(m, meta);
+	if (!err)
+		err = tg_store_open(p->store, 0, &s);
+	if (!err)
+		err = tg_harvest(m, meta, s, node, now - now % p->interval, p->interval, &billed);
+	tg_store_close(s);
+	free(meta);
+	tg_store_display(p->store, shown, sizeof(shown)); /* no password */
+	if (err)
+		fprintf(stderr,
+			"tollgate: cannot bill what the counters hold beyond the last harvest into "
+			"%s: %s; the pins are kept (start the agent once to bill it, then purge)\n",
+			shown, strerror(-err));
+	else
+		printf("tollgate: billed %llu bytes counted since the last harvest into %s\n",
+		       (unsigned long long)billed, shown);
+	return err;
+}
+
 static int purge(const struct tg_paths *p)
 {
 	static const char *const pins[] = {
@@ -107,6 +156,8 @@ static int purge(const struct tg_paths *p)
 		err = purge_ifaces(&m);
 		if (!err)
 			err = tg_cgroups_detach_all(&m);
+		if (!err)
+			err = bill_rest(p, &m);
 		tg_maps_close(&m);
 		if (err)
 			return err; /* keep the pins: they say where the filters are */

@@ -4516,3 +4516,47 @@ bool tg_config_is_uplink(const struct tg_config *cfg, const char *ifname)
 {
 	return cfg && ifname && any_match(cfg->uplinks, cfg->n_uplinks, ifname);
 }
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (!a || !b) ? a != b : strcmp(a, b) != 0;
+}
+
+bool tg_config_restart_only(const struct tg_config *cur, const struct tg_config *next, char *key,
+			    size_t len)
+{
+	const struct {
+		const char *key;
+		bool differs;
+	} keys[] = {
+		{ "node.name", strcmp(cur->node, next->node) != 0 },
+		{ "billing.interval", cur->interval != next->interval },
+		{ "billing.store", str_differs(cur->store_path, next->store_path) },
+		{ "billing.spool_dir", str_differs(cur->spool_dir, next->spool_dir) },
+		{ "agent.pin_path", str_differs(cur->pin_path, next->pin_path) },
+		{ "agent.run_dir", str_differs(cur->run_dir, next->run_dir) },
+		{ "outputs.events", str_differs(cur->events_path, next->events_path) },
+		{ "outputs.audit", str_differs(cur->audit_path, next->audit_path) },
+		{ "outputs.ipfix", str_differs(cur->ipfix.host, next->ipfix.host) ||
+					   str_differs(cur->ipfix.port, next->ipfix.port) ||
+					   cur->ipfix.interval != next->ipfix.interval ||
+					   cur->ipfix.domain != next->ipfix.domain },
+		{ "api.listen", str_differs(cur->api_listen, next->api_listen) },
+		{ "api.token_file", str_differs(cur->api_token_file, next->api_token_file) },
+		{ "flows.capacity", cur->flows.capacity != next->flows.capacity },
+		{ "flows.idle_timeout", cur->flows.idle_timeout != next->flows.idle_timeout },
+		{ "uplink.xdp_mode", cur->guard.xdp_mode != next->guard.xdp_mode },
+		{ "runtime", cur->runtime.enabled != next->runtime.enabled },
+		{ "runtime.inventory", cur->runtime.inventory != next->runtime.inventory },
+		{ "runtime.inventory_path",
+		  str_differs(cur->runtime.inventory_path, next->runtime.inventory_path) },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].differs) {
+			snprintf(key, len, "%s", keys[i].key);
+			return true;
+		}
+	}
+	return false;
+}

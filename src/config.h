@@ -269,4 +269,11 @@ const struct tg_tenant_conf *tg_config_tenant_for_iface(const struct tg_config *
 							const char *ifname);
 bool tg_config_is_uplink(const struct tg_config *cfg, const char *ifname);
 
+/* Reload (docs/lifecycle.md): the keys a running agent cannot take without a restart
+ * (where it stores, listens and pins; the flow table's size; runtime security on or
+ * off). The first one that differs between cur and next, as the file spells it, into
+ * key, and true; false when next may be applied live. */
+bool tg_config_restart_only(const struct tg_config *cur, const struct tg_config *next, char *key,
+			    size_t len);
+
 #endif /* TG_CONFIG_H */

@@ -532,6 +532,8 @@ int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which)
 		return bpf_program__fd(dp->skel->progs.tg_meter_egress);
 	case TG_PROG_XDP:
 		return bpf_program__fd(dp->xdp->progs.tg_uplink);
+	case TG_PROG_XDP_SIG: /* the signature stage, reached by tail call from tg_uplink */
+		return bpf_program__fd(dp->xdp->progs.tg_stage_sig);
 	}
 	return -EINVAL;
 }

@@ -73,7 +73,7 @@ int tg_datapath_load(const char *pin_path, const struct tg_datapath_opts *opts,
 /* The runtime object's skeleton (bpf/runtime.bpf.c, loaded, nothing attached), or NULL
  * when it could not be loaded (the reason was printed). */
 struct runtime_bpf *tg_datapath_runtime(const struct tg_datapath *dp);
-enum tg_prog { TG_PROG_TC_INGRESS, TG_PROG_TC_EGRESS, TG_PROG_XDP };
+enum tg_prog { TG_PROG_TC_INGRESS, TG_PROG_TC_EGRESS, TG_PROG_XDP, TG_PROG_XDP_SIG };
 /* The program file descriptors, for BPF_PROG_TEST_RUN (replay, tests). */
 int tg_datapath_prog_fd(const struct tg_datapath *dp, enum tg_prog which);
 /* The cgroup programs (bpf/cgroup.bpf.c), attached to tenants' cgroups by cgroups.c. */

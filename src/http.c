@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -63,8 +64,9 @@ struct listener {
 };
 
 struct tg_http {
-	struct tg_http_conf conf;
-	char token[256]; /* "" = none */
+	struct tg_http_conf conf; /* its strings are the server's own copies (a reload frees
+				   * the configuration they came from) */
+	char token[256];	  /* "" = none */
 	int tcp_fd, unix_fd;
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct MHD_Daemon *tcp, *unix_d;
@@ -76,6 +78,14 @@ struct tg_http {
 	struct tg_tenant_stats *cells;
 	struct tg_tenant_meta *meta;
 	int64_t started;
+	/* POST /api/v1/reload: asked here, done by the agent's loop (tg_http_reload_fd) */
+	pthread_mutex_t reload_lock;
+	pthread_cond_t reload_cond;
+	int reload_efd;
+	uint64_t reload_asked, reload_done; /* sequence numbers, under reload_lock */
+	unsigned reload_status;		    /* of the last reload done: 200 or 422 */
+	char *reload_answer;		    /* its JSON */
+	struct tg_reload_stats reload_stats;
 };
 
 /*
@@ -712,6 +722,111 @@ static MHD_Result_t post_block(struct tg_http *h, struct MHD_Connection *c, bool
 }
 
 /*
+ * Reload: the request waits for the agent's loop, which alone changes the datapath.
+ */
+
+static bool body_empty_object(const char *b, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && strchr(" \t\r\n", b[i]))
+		i++;
+	if (i == len)
+		return true;
+	if (b[i++] != '{')
+		return false;
+	while (i < len && strchr(" \t\r\n", b[i]))
+		i++;
+	if (i == len || b[i++] != '}')
+		return false;
+	while (i < len && strchr(" \t\r\n", b[i]))
+		i++;
+	return i == len;
+}
+
+static MHD_Result_t post_reload(struct tg_http *h, struct MHD_Connection *c, const char *body,
+				size_t len)
+{
+	struct timespec deadline;
+	const uint64_t one = 1;
+	unsigned status = 0;
+	char *buf = NULL;
+	uint64_t mine;
+
+	if (!body_empty_object(body, len))
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "expected no body or {}: the agent reloads the file it was started "
+			     "with");
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += TG_HTTP_RELOAD_WAIT;
+	pthread_mutex_lock(&h->reload_lock);
+	mine = ++h->reload_asked;
+	if (write(h->reload_efd, &one, sizeof(one)) != sizeof(one)) {
+		pthread_mutex_unlock(&h->reload_lock);
+		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot reach the agent's loop");
+	}
+	while (h->reload_done < mine && !atomic_load(&h->stopping))
+		if (pthread_cond_timedwait(&h->reload_cond, &h->reload_lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	if (h->reload_done >= mine && h->reload_answer) {
+		status = h->reload_status;
+		buf = strdup(h->reload_answer);
+	}
+	pthread_mutex_unlock(&h->reload_lock);
+	if (!status)
+		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			     atomic_load(&h->stopping) ? "the agent is stopping"
+						       : "the agent did not finish the reload in "
+							 "time; see its log");
+	if (!buf)
+		return MHD_NO;
+	return answer(c, status, "application/json", buf, strlen(buf));
+}
+
+int tg_http_reload_fd(const struct tg_http *h)
+{
+	return h ? h->reload_efd : -1;
+}
+
+uint64_t tg_http_reload_begin(struct tg_http *h)
+{
+	uint64_t n, asked;
+
+	if (read(h->reload_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return 0;
+	pthread_mutex_lock(&h->reload_lock);
+	asked = h->reload_asked;
+	pthread_mutex_unlock(&h->reload_lock);
+	return asked;
+}
+
+void tg_http_reload_end(struct tg_http *h, uint64_t seq, bool ok, const char *json)
+{
+	char *copy = strdup(json);
+
+	pthread_mutex_lock(&h->reload_lock);
+	if (copy) {
+		free(h->reload_answer);
+		h->reload_answer = copy;
+		h->reload_status = ok ? MHD_HTTP_OK : 422;
+	}
+	if (seq > h->reload_done)
+		h->reload_done = seq;
+	pthread_cond_broadcast(&h->reload_cond);
+	pthread_mutex_unlock(&h->reload_lock);
+}
+
+void tg_http_reload_stats(struct tg_http *h, const struct tg_reload_stats *st)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->reload_lock);
+	h->reload_stats = *st;
+	pthread_mutex_unlock(&h->reload_lock);
+}
+
+/*
  * Routing.
  */
 
@@ -727,6 +842,7 @@ enum route {
 	R_BANS,
 	R_BLOCK,
 	R_UNBLOCK,
+	R_RELOAD,
 	R_UI,
 };
 
@@ -747,6 +863,7 @@ static enum route route_of(const char *url, bool *post)
 		{ "/api/v1/bans", R_BANS, false },
 		{ "/api/v1/block", R_BLOCK, true },
 		{ "/api/v1/unblock", R_UNBLOCK, true },
+		{ "/api/v1/reload", R_RELOAD, true },
 	};
 
 	*post = false;
@@ -837,6 +954,10 @@ static MHD_Result_t get(struct tg_http *h, struct MHD_Connection *c, enum route 
 	switch (r) {
 	case R_METRICS: {
 		struct tg_metrics_agent ag = { .start_time = h->started };
+
+		pthread_mutex_lock(&h->reload_lock);
+		ag.reload = h->reload_stats;
+		pthread_mutex_unlock(&h->reload_lock);
 
 		err = tg_metrics_write(cap.f, h->conf.pin_path, &ag);
 		return capture_answer(c, &cap, err, "text/plain; version=0.0.4; charset=utf-8");
@@ -951,6 +1072,8 @@ static MHD_Result_t on_request(void *cls, struct MHD_Connection *c, const char *
 	if (rq->too_big)
 		return error(c, 413, "request body over 64 KiB");
 	r = route_of(url, &post);
+	if (r == R_RELOAD)
+		return post_reload(h, c, rq->body ? rq->body : "", rq->len);
 	return post_block(h, c, r == R_UNBLOCK, rq->body ? rq->body : "", rq->len, l->unix_sock);
 }
 
@@ -1084,9 +1207,24 @@ int tg_http_bind(const struct tg_http_conf *conf, struct tg_http **out)
 	if (!h)
 		return -ENOMEM;
 	h->conf = *conf;
+	{
+		const char **own[] = {
+			&h->conf.listen,   &h->conf.token_file,	 &h->conf.run_dir,
+			&h->conf.pin_path, &h->conf.events_path, &h->conf.audit_path
+		};
+
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (*own[i] && !(*own[i] = strdup(*own[i])))
+				err = -ENOMEM;
+	}
 	h->tcp_fd = h->unix_fd = -1;
 	pthread_mutex_init(&h->ban_lock, NULL);
-	if (tcp && tg_api_listen_parse(conf->listen, &ss, &len)) {
+	pthread_mutex_init(&h->reload_lock, NULL);
+	pthread_cond_init(&h->reload_cond, NULL);
+	h->reload_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->reload_efd < 0)
+		err = -errno;
+	if (!err && tcp && tg_api_listen_parse(conf->listen, &ss, &len)) {
 		fprintf(stderr, "tollgate: bad api.listen '%s'\n", conf->listen);
 		err = -EINVAL;
 	}
@@ -1157,6 +1295,9 @@ void tg_http_stop(struct tg_http *h)
 	if (!h)
 		return;
 	atomic_store(&h->stopping, true);
+	pthread_mutex_lock(&h->reload_lock); /* a reload request waiting: answered now */
+	pthread_cond_broadcast(&h->reload_cond);
+	pthread_mutex_unlock(&h->reload_lock);
 	if (h->tcp)
 		MHD_stop_daemon(h->tcp);
 	if (h->unix_d)
@@ -1168,10 +1309,21 @@ void tg_http_stop(struct tg_http *h)
 	if (h->sock_path[0])
 		unlink(h->sock_path);
 	pthread_mutex_destroy(&h->ban_lock);
+	pthread_cond_destroy(&h->reload_cond);
+	pthread_mutex_destroy(&h->reload_lock);
+	if (h->reload_efd >= 0)
+		close(h->reload_efd);
+	free(h->reload_answer);
 	tg_rates_free(h->rates);
 	free(h->meta);
 	free(h->cells);
 	free(h->totals);
 	explicit_bzero(h->token, sizeof(h->token));
+	free((char *)h->conf.listen);
+	free((char *)h->conf.token_file);
+	free((char *)h->conf.run_dir);
+	free((char *)h->conf.pin_path);
+	free((char *)h->conf.events_path);
+	free((char *)h->conf.audit_path);
 	free(h);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "datapath.h"
+#include "metrics.h"
 
 #define TG_API_SOCK "api.sock"
 #define TG_HTTP_BODY_MAX (64 * 1024) /* request bodies; larger: 413 */
@@ -22,6 +23,7 @@
 #define TG_RATES_SAMPLES 600	     /* /api/v1/rates: ten minutes, one sample a second */
 #define TG_RATES_TENANTS 1024	     /* tenant ids sampled for rates: 1..1023 */
 #define TG_EVENTS_LIMIT 1000	     /* events per answer at most */
+#define TG_HTTP_RELOAD_WAIT 60	     /* seconds POST /api/v1/reload waits for the agent */
 
 struct tg_http_conf {
 	const char *listen;	/* api.listen, or "off" */
@@ -42,6 +44,16 @@ int tg_http_start(struct tg_http *h);
 /* Once a second, from the agent's loop: a sample of every tenant's counters for
  * /api/v1/rates. */
 void tg_http_sample(struct tg_http *h, const struct tg_maps *m);
+/* POST /api/v1/reload (docs/lifecycle.md): the handler wakes tg_http_reload_fd (an
+ * eventfd, polled by the agent's loop) and waits. The loop calls tg_http_reload_begin,
+ * which consumes the wake-up and returns the sequence number the reload answers, reloads,
+ * then tg_http_reload_end with the outcome's JSON: every request up to that number gets
+ * it (200 when ok, 422 when refused). */
+int tg_http_reload_fd(const struct tg_http *h);
+uint64_t tg_http_reload_begin(struct tg_http *h);
+void tg_http_reload_end(struct tg_http *h, uint64_t seq, bool ok, const char *json);
+/* The reload counters /metrics shows. */
+void tg_http_reload_stats(struct tg_http *h, const struct tg_reload_stats *st);
 /* Stops serving and removes the unix socket. NULL is fine. */
 void tg_http_stop(struct tg_http *h);
 

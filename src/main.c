@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run the agent" },
 	{ "check", cmd_check, "validate a configuration file" },
+	{ "reload", cmd_reload, "reload the agent's configuration, live (as SIGHUP)" },
 	{ "stop", cmd_stop, "stop the agent; --purge also removes what Tollgate created" },
 	{ "status", cmd_status, "agent and datapath health" },
 	{ "tenants", cmd_tenants, "live per-tenant counters and rates" },

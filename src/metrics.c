@@ -296,6 +296,17 @@ static void write_globals(FILE *f, const struct snap *s, const struct tg_metrics
 	gauge(f, "tollgate_agent_up", "1 while the agent that serves this page runs.", 1);
 	gauge(f, "tollgate_agent_start_time_seconds", "When the agent started, unix seconds.",
 	      (uint64_t)agent->start_time);
+	counter(f, "tollgate_config_reloads_total",
+		"Configuration reloads applied (SIGHUP or POST /api/v1/reload).", agent->reload.ok);
+	counter(f, "tollgate_config_reload_failures_total",
+		"Configuration reloads refused (invalid file, restart-only key) or rolled back.",
+		agent->reload.failed);
+	gauge(f, "tollgate_config_generation",
+	      "Reloads applied since the agent started (0: the file it started with).",
+	      agent->reload.generation);
+	gauge(f, "tollgate_config_last_reload_successful",
+	      "1 when the last reload attempt was applied (or there was none), else 0.",
+	      agent->reload.last ? agent->reload.last_ok : 1);
 	gauge(f, "tollgate_last_harvest_timestamp_seconds",
 	      "When the last harvest into the billing store succeeded, unix seconds (0: never).",
 	      s->st.last_harvest);

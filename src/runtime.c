@@ -418,6 +418,12 @@ out:
 	return r;
 }
 
+void tg_runtime_set_applied(struct tg_runtime *rt, const struct tg_applied *ap)
+{
+	if (rt)
+		rt->ap = ap;
+}
+
 /*
  * Draining
  */

@@ -42,6 +42,9 @@ int tg_runtime_open(struct tg_datapath *dp, struct tg_runtime **out);
  * tracepoints now needed. Without cfg->runtime.enabled: off (conf cleared). */
 int tg_runtime_apply(struct tg_runtime *rt, const struct tg_config *cfg,
 		     const struct tg_applied *ap);
+/* The tenant names events are reported with (borrowed; tg_runtime_apply sets it too):
+ * a reload points it at the agent's new ids once they are its own. */
+void tg_runtime_set_applied(struct tg_runtime *rt, const struct tg_applied *ap);
 /* Where events go: the events output, the audit log (kills), the inventory (NULL: none). */
 void tg_runtime_set_output(struct tg_runtime *rt, struct tg_events *ev, const char *audit_path);
 /* Hands every TG_RT_BPF event to the BPF watch (src/bpf_inventory.h); NULL: none. */

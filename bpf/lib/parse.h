@@ -132,7 +132,9 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 	nexthdr = ip6->nexthdr;
 	c->pos = ip6 + 1;
 
-	/* TG_MAX_IPV6_EXT extension headers, then the header that ends the chain. */
+	/* TG_MAX_IPV6_EXT extension headers, then the header that ends the chain. One more
+	 * extension header is EXT_LIMIT as soon as its type is seen: it is not read, so a
+	 * frame cut inside it is no truncation of anything the parser uses. */
 #pragma unroll
 	for (int i = 0; i <= TG_MAX_IPV6_EXT; i++) {
 		struct ipv6_opt_hdr *oh = c->pos;
@@ -142,6 +144,8 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 		case TG_NEXTHDR_HOP:
 		case TG_NEXTHDR_ROUTING:
 		case TG_NEXTHDR_DEST:
+			if (i == TG_MAX_IPV6_EXT)
+				return TG_PARSE_EXT_LIMIT;
 			if ((void *)(oh + 1) > c->end)
 				return TG_PARSE_TRUNC_L3;
 			nexthdr = oh->nexthdr;
@@ -150,6 +154,8 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 				return TG_PARSE_TRUNC_L3; /* the frame ends inside this header */
 			break;
 		case TG_NEXTHDR_FRAGMENT:
+			if (i == TG_MAX_IPV6_EXT)
+				return TG_PARSE_EXT_LIMIT;
 			if ((void *)(fh + 1) > c->end)
 				return TG_PARSE_TRUNC_L3;
 			p->frag = 1;
@@ -157,15 +163,20 @@ static __always_inline int tg_parse_ipv6(struct tg_cursor *c, struct tg_pkt *p)
 			p->later_frag = !!(fh->frag_off & bpf_htons(0xfff8));
 			nexthdr = fh->nexthdr;
 			c->pos = fh + 1;
+			if (p->later_frag) {
+				/* What follows is the middle of the datagram, whatever nexthdr
+				 * names (an extension header of the fragmentable part is only
+				 * in the first fragment): the chain ends here. */
+				p->l4_proto = nexthdr;
+				return TG_PARSE_OK;
+			}
 			break;
 		default:
 			p->l4_proto = nexthdr;
 			return TG_PARSE_OK;
 		}
-		if (i == TG_MAX_IPV6_EXT)
-			break; /* one extension header more than we walk */
 	}
-	return TG_PARSE_EXT_LIMIT;
+	return TG_PARSE_EXT_LIMIT; /* not reached: the last round returns */
 }
 
 static __always_inline int tg_parse_l4(struct tg_cursor *c, struct tg_pkt *p)

@@ -96,6 +96,12 @@ check "cgroup programs on the tenant cgroup (bpftool cgroup)" -- \
 	bash -c "bpftool cgroup show $CG/a | grep -q tg_"
 check "runtime tracepoint programs loaded (bpftool prog)" -- \
 	bash -c "bpftool prog show | grep -q 'name tg_rt_'"
+# ExecReload: the unit's reload command against the agent running with its capabilities.
+reload_cmd=$(sed -n 's/^ExecReload=[^ ]*tollgate //p' "$UNIT")
+equal "the unit's ExecReload is tollgate reload" "$reload_cmd" "reload -c /etc/tollgate/tollgate.yaml"
+check "ExecReload's command reloads the agent running with only the unit's capabilities" -- \
+	setpriv --bounding-set="$bset" --inh-caps=-all -- "$TG" reload -c "$T/c.yaml"
+check "the agent logged the reload" -- grep -q 'tollgate: reload (api): generation 1,' "$T/agent.log"
 check "no 'cannot' in the agent's log" -- bash -c "! grep -v '^libbpf:' $T/agent.log | grep -qi cannot"
 # Why CAP_SYS_ADMIN: the runtime's watch of BPF program loads walks every program id.
 check "without CAP_SYS_ADMIN, listing every BPF program (BPF_PROG_GET_NEXT_ID) is refused" -- \

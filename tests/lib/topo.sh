@@ -115,11 +115,13 @@ wait_for() {
 }
 
 # capture_start NS IFACE FILE [FILTER]: dumpcap in NS ("-": the sandbox's own namespace);
-# returns once it is capturing. CAPTURE_PID is dumpcap's pid.
+# returns once it is capturing. CAPTURE_PID is dumpcap's pid. With CAPTURE_SNAPLEN set,
+# only that many bytes of each frame are kept (frame.len stays the frame's length).
 capture_start() {
 	local log=$3.log
 	local filter=()
 	[ -n "${4:-}" ] && filter=(-f "$4")
+	[ -n "${CAPTURE_SNAPLEN:-}" ] && filter+=(-s "$CAPTURE_SNAPLEN")
 	# Not through nsx: `ip netns exec` execs dumpcap, so $! is dumpcap itself.
 	if [ "$1" = - ]; then
 		dumpcap -q -i "$2" -B 64 "${filter[@]}" -w "$3" >"$log" 2>&1 &

@@ -1208,6 +1208,94 @@ static void test_mutations(const char *seed_text)
 	free(buf);
 }
 
+/* Reload: which changes a running agent takes, and which need a restart. Each case is a
+ * base file plus one line, compared with the base. */
+static void test_restart_only(void)
+{
+	static const char base[] =
+		"node: {name: n1}\n"
+		"tenants:\n"
+		"  - {name: acme, cidrs: [10.1.0.0/24], interfaces: [vt-acme-*]}\n"
+		"billing: {interval: 60s, store: \"sqlite:/tmp/x.db\"}\n";
+	static const struct {
+		const char *extra; /* appended to base (or replacing a line: see below) */
+		const char *key;   /* NULL: live */
+	} t[] = {
+		{ "", NULL },
+		{ "  - {name: beta, cidrs: [10.2.0.0/24]}\n", NULL },
+		{ "classes: [{name: internal, cidrs: [10.0.0.0/8]}]\n", NULL },
+		{ "isolation: {deny: [169.254.169.254/32]}\n", NULL },
+		{ "uplink: {interfaces: [up0], blocklist: [203.0.113.0/24]}\n", NULL },
+		{ "uplink: {interfaces: [up0], xdp_mode: generic}\n", "uplink.xdp_mode" },
+		{ "agent: {pin_path: /sys/fs/bpf/other}\n", "agent.pin_path" },
+		{ "agent: {run_dir: /run/other}\n", "agent.run_dir" },
+		{ "outputs: {events: /tmp/other.json}\n", "outputs.events" },
+		{ "outputs: {audit: /tmp/other.log}\n", "outputs.audit" },
+		{ "outputs: {ipfix: {collector: 192.0.2.9}}\n", "outputs.ipfix" },
+		{ "api: {listen: 127.0.0.1:9999}\n", "api.listen" },
+		{ "flows: {capacity: 4096}\n", "flows.capacity" },
+		{ "flows: {idle_timeout: 5s}\n", "flows.idle_timeout" },
+		{ "runtime: {rules: []}\n", "runtime" },
+	};
+	struct tg_config a, b;
+	struct tg_diags d = {};
+	char text[1024], key[64];
+
+	tap_check(parse_str(base, &a, &d) == 0, "restart-only: the base parses");
+	tg_diags_free(&d);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool restart;
+
+		/* a tenant line goes inside the tenants list: insert it after acme's */
+		if (!strncmp(t[i].extra, "  - ", 4))
+			snprintf(text, sizeof(text), "%.*s%s%s",
+				 (int)(strstr(base, "billing") - base), base, t[i].extra,
+				 strstr(base, "billing"));
+		else
+			snprintf(text, sizeof(text), "%s%s", base, t[i].extra);
+		memset(&d, 0, sizeof(d));
+		if (!tap_check(parse_str(text, &b, &d) == 0, "restart-only case %zu parses", i)) {
+			tg_diags_print(&d, "<test>", stdout);
+			tg_diags_free(&d);
+			continue;
+		}
+		tg_diags_free(&d);
+		key[0] = '\0';
+		restart = tg_config_restart_only(&a, &b, key, sizeof(key));
+		if (t[i].key)
+			tap_check(restart && !strcmp(key, t[i].key),
+				  "a change of %s takes a restart (%s)", t[i].key, key);
+		else
+			tap_check(!restart, "case %zu is taken live (got '%s')", i, key);
+		/* and the same the other way round */
+		tap_check(tg_config_restart_only(&b, &a, key, sizeof(key)) == !!t[i].key,
+			  "case %zu: symmetric", i);
+		tg_config_free(&b);
+	}
+	/* the interval and the store, by editing the base */
+	snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1, base);
+	memcpy(strstr(text, "60s"), "30s", 3);
+	memset(&d, 0, sizeof(d));
+	if (tap_check(parse_str(text, &b, &d) == 0, "restart-only: interval 30s parses")) {
+		tap_check(tg_config_restart_only(&a, &b, key, sizeof(key)) &&
+				  !strcmp(key, "billing.interval"),
+			  "a change of billing.interval takes a restart (%s)", key);
+		tg_config_free(&b);
+	}
+	tg_diags_free(&d);
+	snprintf(text, sizeof(text), "%.*s", (int)sizeof(text) - 1, base);
+	memcpy(strstr(text, "n1"), "n2", 2);
+	memset(&d, 0, sizeof(d));
+	if (tap_check(parse_str(text, &b, &d) == 0, "restart-only: node n2 parses")) {
+		tap_check(tg_config_restart_only(&a, &b, key, sizeof(key)) &&
+				  !strcmp(key, "node.name"),
+			  "a change of node.name takes a restart (%s)", key);
+		tg_config_free(&b);
+	}
+	tg_diags_free(&d);
+	tg_config_free(&a);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bad = argc > 1 ? argv[1] : "tests/unit/config/bad";
@@ -1254,6 +1342,7 @@ int main(int argc, char **argv)
 	test_alias_bomb();
 	test_many();
 	test_caps();
+	test_restart_only();
 	example = slurp(EXAMPLE, NULL);
 	if (tap_check(example != NULL, "example readable for the mutation test"))
 		test_mutations(example);
