@@ -3,19 +3,22 @@
 """Polls the agent's API at a fixed period and times every answer (tests/e2e/event_flood.sh).
 
     api_poll.py --unix SOCK --tcp HOST:PORT --period 0.2 --stop FILE --out RESULT.json
-                [--path /api/v1/status=unix --path /api/v1/tenants=tcp ...]
+                [--path /api/v1/status=unix --path /api/v1/tenants=tcp ...] [--burst N]
 
 Every period it sends each request once (one connection each, HTTP/1.0, as curl would):
 a request is timed from before connect() to the last byte of the answer, and counts as
 answered when the status is 200 and the body is a JSON value. A request that takes longer
 than --timeout is cut and recorded with the time it was given, as failed. It stops when
 FILE exists, and writes one JSON object: per path the number of requests, failures, the
-latencies' max, p99 and median in seconds, and the first failures' reasons.
+latencies' max, p99 and median in seconds, and the first failures' reasons. With --burst N
+it first sends N requests to every path at once (not timed): the agent serves each
+connection in a thread of its own, and this is what a few clients at once make it allocate.
 """
 import argparse
 import json
 import os
 import socket
+import threading
 import time
 
 
@@ -61,6 +64,7 @@ def main():
                     help="PATH=unix or PATH=tcp")
     ap.add_argument("--period", type=float, default=0.2)
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--burst", type=int, default=0)
     ap.add_argument("--stop", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -72,6 +76,18 @@ def main():
         if not addr:
             ap.error("no address for %s" % p)
         targets.append((path, kind, addr))
+    def untimed(kind, addr, path):
+        try:
+            request(kind, addr, path, a.timeout)
+        except (OSError, ValueError, IndexError):
+            pass
+
+    burst = [threading.Thread(target=untimed, args=(k, addr, p))
+             for p, k, addr in targets for _ in range(a.burst)]
+    for t in burst:
+        t.start()
+    for t in burst:
+        t.join()
     lat = {p + "@" + k: [] for p, k, _ in targets}
     fails = {p + "@" + k: [] for p, k, _ in targets}
     t_next = time.monotonic()
