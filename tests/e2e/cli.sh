@@ -68,7 +68,14 @@ check "the first agent still runs" -- bash -c "$TG status -c $T/good.yaml >/dev/
 kill -HUP "$agent"
 sleep 0.3
 check "SIGHUP does not stop the agent" -- bash -c "$TG status -c $T/good.yaml >/dev/null"
-check "SIGHUP says that reloading is not supported" -- grep -q "SIGHUP: reloading" "$T/agent.log"
+check "SIGHUP reloads the configuration (generation 1)" -- \
+	wait_for 5 grep -q "tollgate: reload (sighup): generation 1," "$T/agent.log"
+expect_fail "reload with an unknown option, exit 2" 2 "usage: tollgate reload" -- \
+	"$TG" reload -c "$T/good.yaml" --bogus
+expect_fail "reload with an extra argument, exit 2" 2 "usage: tollgate reload" -- \
+	"$TG" reload -c "$T/good.yaml" extra
+check "reload --json prints the agent's answer" -- bash -c \
+	"$TG reload -c $T/good.yaml --json | grep -q '^{\"reloaded\": true, \"generation\": 2,'"
 check "bill of an empty interval range prints an empty JSON array" -- \
 	bash -c "sleep 1.2; $TG bill -c $T/good.yaml --format json --from 2000-01-01 --to 2000-01-02 | grep -qx '\[\]'"
 check "stop --purge stops the agent" -- bash -c "$TG stop -c $T/good.yaml --purge |

@@ -285,11 +285,14 @@ for ((k = 1; k <= KILLS; k++)); do
 	reload)
 		write_config $((k % 2 + 1)) # a reload would have something to change
 		delay=$(awk -v r="${R2[k]}" -v d="$(reload_time)" 'BEGIN { printf "%.3f", 0.7 * d * r }')
+		# the first one at once: a kill the moment the reload begins lands inside it
+		[ "${FIRST_RELOAD:-1}" = 1 ] && delay=0 && FIRST_RELOAD=0
 		args=(--at "$(fadd "${READY[$n]}" "$(awk -v r="${R1[k]}" 'BEGIN { print 0.2 + 0.8 * r / 1000 }')")"
 			--hup --after-line "$(log_of "$n")" "tollgate: reloading " --delay "$delay")
 		;;
 	harvest)
 		delay=$(awk -v r="${R1[k]}" -v d="$(harvest_time)" 'BEGIN { printf "%.3f", 0.5 * d * r }')
+		[ "${FIRST_HARVEST:-1}" = 1 ] && delay=0 && FIRST_HARVEST=0
 		args=(--after-line "$(log_of "$n")" "tollgate: harvesting into" --delay "$delay")
 		;;
 	startup-early)
