@@ -47,14 +47,15 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 BENCH_BPF := $(wildcard bench/*.bpf.c)
 BENCH_BINS := $(OUT)/bench/prog_cost $(OUT)/bench/flow_harvest $(OUT)/bench/cap_cost \
-	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast $(OUT)/bench/seccomp_learn
+	      $(OUT)/bench/guard_cost $(OUT)/bench/udp_blast $(OUT)/bench/seccomp_learn \
+	      $(OUT)/bench/rr $(OUT)/bench/sys_loop
 
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libsqlite3-dev \
 	    sqlite3 iproute2 ethtool iperf3 tshark iputils-ping procps psmisc util-linux \
 	    clang-format cppcheck make gcc pkg-config libpcap-dev libfixbuf-dev python3 \
 	    python3-scapy libssl-dev hping3 xdp-tools nftables iptables \
 	    libseccomp-dev libjson-c-dev strace libncurses-dev \
-	    libpq-dev postgresql libmicrohttpd-dev prometheus
+	    libpq-dev postgresql libmicrohttpd-dev prometheus bpftrace
 
 .PHONY: all build-tests deps test unit bpf-tests e2e lint format demo bench install clean fuzz \
 	fuzz-build
@@ -207,23 +208,23 @@ $(OUT)/tests/test_police: tests/bpf/test_police.c tests/tap.h $(SKELS) $(OUT)/li
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) -Itests $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/bench/flow_harvest: bench/flow_harvest.c $(OUT)/libtollgate.a | $(OUT)/bench
+$(OUT)/bench/flow_harvest: bench/flow_harvest.c bench/result.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/bench/prog_cost: bench/prog_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
+$(OUT)/bench/prog_cost: bench/prog_cost.c bench/result.h bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/empty_tc.skel.h | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(LDLIBS) -o $@
 
-$(OUT)/bench/cap_cost: bench/cap_cost.c bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+$(OUT)/bench/cap_cost: bench/cap_cost.c bench/result.h bench/test_run.h $(OUT)/tenant.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/bench/guard_cost: bench/guard_cost.c bench/test_run.h $(OUT)/empty_xdp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+$(OUT)/bench/guard_cost: bench/guard_cost.c bench/result.h bench/test_run.h $(OUT)/empty_xdp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
-$(OUT)/bench/seccomp_learn: bench/seccomp_learn.c $(OUT)/empty_rawtp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
+$(OUT)/bench/seccomp_learn: bench/seccomp_learn.c bench/result.h $(OUT)/empty_rawtp.skel.h $(OUT)/libtollgate.a | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(OUT)/libtollgate.a $(LDLIBS) -o $@
 
@@ -236,6 +237,10 @@ $(OUT)/empty_xdp.skel.h: $(OUT)/empty_xdp.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_xdp_bpf > $@
 
 $(OUT)/bench/udp_blast: bench/udp_blast.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@
+
+$(OUT)/bench/rr $(OUT)/bench/sys_loop: $(OUT)/bench/%: bench/%.c | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< -o $@
 
@@ -320,8 +325,6 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)bench/bench.sh
-	$(Q)echo && echo "== uplink guard: rule scaling against an nftables set and iptables rules"
-	$(Q)bench/rule_scaling.sh
 
 install: $(OUT)/tollgate
 	install -D -m 0755 $(OUT)/tollgate $(DESTDIR)$(PREFIX)/sbin/tollgate

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "policy.h"
+#include "result.h"
 #include "tenant.skel.h"
 #include "test_run.h"
 #include "tollgate.h"
@@ -98,6 +99,13 @@ int main(int argc, char **argv)
 	printf("(%d rounds of %d runs each, interleaved; medians; one CPU, so the bucket's lock\n"
 	       " is never contended here)\n",
 	       ROUNDS, repeat);
+	for (int c = C_SEGMENT; c < C_MAX; c++) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "%s (tc ingress)", names[c]);
+		bench_result(name, "meter, no policy", "ns/pkt", ns[C_NONE][ROUNDS / 2],
+			     ns[c][ROUNDS / 2]);
+	}
 	tenant_bpf__destroy(meter);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "empty_xdp.skel.h"
 #include "guard.h"
 #include "lpm.h"
+#include "result.h"
 #include "test_run.h"
 
 #define ROUNDS 9
@@ -225,6 +226,22 @@ int main(int argc, char **argv)
 		printf("(the %d-prefix list marks %.1f%% of the /24s: a sender there walks the "
 		       "trie)\n",
 		       sizes[N_SIZES - 1], 100.0 * (double)marked / (1u << 24));
+	}
+	{
+		const char *x = "xdp-filter", *u = "ns/pkt";
+		uint32_t big = ns[N_SIZES - 1][ROUNDS / 2];
+
+		bench_result("empty XDP program (BPF_PROG_TEST_RUN)", x, u, base,
+			     empty_ns[ROUNDS / 2]);
+		bench_result("guard: uplink meter + bans, no guard config", x, u, base,
+			     ns[OFF][ROUNDS / 2]);
+		bench_result("guard: 100k CIDRs + rates + meter", x, u, base, big);
+		bench_result("guard: 100k CIDRs + rates + meter", "empty XDP program", u,
+			     empty_ns[ROUNDS / 2], big);
+		bench_result("guard: 100k CIDRs + rates + meter", "the guard with 0 CIDRs", u, zero,
+			     big);
+		bench_result("guard: 100k CIDRs, sender's /24 listed", x, u, base,
+			     ns[MARKED][ROUNDS / 2]);
 	}
 	for (int i = 0; i < NCASES; i++) {
 		tg_datapath_close(dp[i]);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "empty_tc.skel.h"
+#include "result.h"
 #include "test_run.h"
 #include "tollgate.h"
 #include "tenant.skel.h"
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
 	printf("%-44s %10u %8.2f\n", "meter, uplink (LPM lookup)", uplink[ROUNDS / 2],
 	       (double)uplink[ROUNDS / 2] / base[ROUNDS / 2]);
 	printf("(%d rounds of %d runs each, interleaved; medians)\n", ROUNDS, repeat);
+	bench_result("meter, tenant interface (BPF_PROG_TEST_RUN)", "empty tc program", "ns/pkt",
+		     base[ROUNDS / 2], tenant[ROUNDS / 2]);
+	bench_result("meter, uplink (BPF_PROG_TEST_RUN)", "empty tc program", "ns/pkt",
+		     base[ROUNDS / 2], uplink[ROUNDS / 2]);
 	tenant_bpf__destroy(meter);
 	empty_tc_bpf__destroy(empty);
 	return 0;

@@ -356,3 +356,24 @@ done
 echo "(cost: median over rounds of the difference to the baseline in the same round;" \
 	"+ns: N=$last minus N=$first; ratio: N=$last / N=$first, \"-\" when the cost at N=$first" \
 	"is not above 0; $(($(date +%s) - START)) s in all)"
+# the summary's rows (bench/bench.sh)
+short() {
+	case $1 in
+	guard) echo "tollgate guard" ;;
+	nft) echo "nftables set" ;;
+	iptables) echo "iptables-nft" ;;
+	iptables-legacy) echo "iptables-legacy" ;;
+	esac
+}
+printf 'RESULT\trule scaling: empty XDP program (%s), whole path\tno filter\tns/frame\t%s\t%s\t%s\n' \
+	"$XDP_MODE" "$(raw none:0)" "$(raw xdp:0)" \
+	"$(awk -v a="$(raw xdp:0)" -v b="$(raw none:0)" 'BEGIN { printf "%.3f", a / b }')"
+for m in $MECHS; do
+	printf 'RESULT\trule scaling: %s, %s CIDRs, whole path\tno filter\tns/frame\t%s\t%s\t%s\n' \
+		"$(short "$m")" "$last" "$(raw none:0)" "$(raw "$m:$last")" \
+		"$(awk -v a="$(raw "$m:$last")" -v b="$(raw none:0)" 'BEGIN { printf "%.3f", a / b }')"
+	printf 'RESULT\trule scaling: %s, cost at %s CIDRs\tits cost at %s\tns/frame\t%s\t%s\t%s\n' \
+		"$(short "$m")" "$last" "$first" "$(cost "$m:$first")" "$(cost "$m:$last")" \
+		"$(awk -v a="$(cost "$m:$last")" -v z="$(cost "$m:$first")" 'BEGIN {
+			if (z <= 0) print "-"; else if (a / z > 1000) print ">1000"; else printf "%.3f", a / z }')"
+done

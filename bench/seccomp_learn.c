@@ -25,6 +25,7 @@
 #include "datapath.h"
 #include "empty_rawtp.skel.h"
 #include "mounts.h"
+#include "result.h"
 #include "seccomp_learn.h"
 
 #define ROUNDS 11
@@ -206,6 +207,13 @@ int main(int argc, char **argv)
 	for (int c = 0; c < CASES; c++)
 		printf("%-48s %10.1f %8.2f\n", names[c], res[c][ROUNDS / 2],
 		       res[c][ROUNDS / 2] / res[OFF][ROUNDS / 2]);
+	for (int c = EMPTY; c < CASES; c++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "getpid: %s", names[c]);
+		bench_result(name, "nothing attached", "ns/call", res[OFF][ROUNDS / 2],
+			     res[c][ROUNDS / 2]);
+	}
 out:
 	move_to(home_procs);
 	bpf_link__destroy(empty_link);

@@ -492,7 +492,8 @@ int tg_status_write(FILE *f, const char *pin_path, bool json)
 		r->meta = calloc(TG_MAX_TENANTS, sizeof(*r->meta));
 	err = r && r->meta ? collect(&m, r) : -ENOMEM;
 	if (!err)
-		r->rt_ok = !tg_rt_read_totals(pin_path, r->rt, rt_cell_add, r);
+		r->rt_ok =
+			!tg_rt_read_totals(pin_path, tg_meta_top(r->meta), r->rt, rt_cell_add, r);
 	if (!err) {
 		if (json)
 			print_json(f, r, pin_path);

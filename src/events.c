@@ -36,6 +36,10 @@
 #define FLUSH_AT (192 * 1024) /* write once this much waits */
 #define LINE_MAX_LEN 4096     /* room kept for one more line; lines are under 1 KiB */
 #define MAX_LINES (BUF_CAP / 64)
+/* Records a drain reads at most: more than a full ring holds (each record has an 8-byte
+ * header besides), so a drain empties the ring unless a producer keeps refilling it; then
+ * the rest waits for the next drain (the ring's descriptor stays readable). */
+#define DRAIN_BATCH (TG_EVENTS_RING / sizeof(struct tg_event))
 
 struct line_end {
 	uint32_t end;	/* offset in buf just past the newline */
@@ -55,6 +59,7 @@ struct tg_events {
 	int64_t clock_offset;
 	uint64_t written; /* kernel lines written, not yet added to tg_state */
 	uint64_t short_records;
+	size_t batch;  /* records read by the drain in progress */
 	int audit_err; /* last audit write error, reported once */
 	/* lines formatted, not yet written */
 	char *buf;
@@ -468,7 +473,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		ev->short_records++;
 	if (ev->len >= FLUSH_AT)
 		flush(ev);
-	return has_room(ev) ? 0 : -ENOBUFS; /* stop reading the ring; the rest waits there */
+	if (!has_room(ev))
+		return -ENOBUFS; /* stop reading the ring; the rest waits there */
+	/* a bounded drain, as src/runtime.c's: the agent's loop is not held while a flood lasts */
+	return ++ev->batch >= DRAIN_BATCH ? -EAGAIN : 0;
 }
 
 /* While the file refuses lines and the buffer is full, the ring is left unread; it must
@@ -562,8 +570,9 @@ int tg_events_drain(struct tg_events *ev, const struct tg_applied *ap)
 	check_rotation(ev);
 	flush(ev); /* what an earlier drain could not write goes first */
 	if (has_room(ev)) {
+		ev->batch = 0;
 		n = ring_buffer__consume(ev->rb);
-		if (n < 0 && n != -ENOBUFS)
+		if (n < 0 && n != -ENOBUFS && n != -EAGAIN)
 			err = n;
 	}
 	if (flush(ev) && !err)

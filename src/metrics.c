@@ -105,7 +105,7 @@ static int snap_read(const struct tg_maps *m, const char *pin_path, struct snap 
 	err = tg_maps_read_cells(m, s->cells, s->top);
 	if (!err)
 		err = tg_maps_read_drops(m, s->drops, s->top);
-	s->rt_ok = !err && !tg_rt_read_totals(pin_path, s->rt, NULL, NULL);
+	s->rt_ok = !err && !tg_rt_read_totals(pin_path, s->top, s->rt, NULL, NULL);
 	return err;
 }
 

@@ -81,6 +81,7 @@ struct tg_runtime {
 	size_t n_dirty;
 	uint8_t *is_dirty;
 	uint64_t unwritten; /* lines the events output refused */
+	size_t batch;	    /* records read by the drain in progress */
 	struct tg_bpf_watch *bpf_watch;
 };
 
@@ -427,6 +428,15 @@ void tg_runtime_set_applied(struct tg_runtime *rt, const struct tg_applied *ap)
  * Draining
  */
 
+/* At most this many records a drain: more than a full ring holds (each record has an 8-byte
+ * header besides), so a drain still empties the ring. libbpf's ring_buffer__consume
+ * returns only once the ring is empty: a producer faster than the agent (a host with many
+ * CPUs, an agent under a CPU limit, a high events_per_second) kept the agent's loop inside
+ * it, with no harvest, tick or signal handled until the flood stopped (seen: SIGTERM
+ * answered after 9.4 s, under a 10% CPU limit, while two processes opened files at 90,000
+ * a second). A bounded drain returns to the loop, whose poll finds the ring readable. */
+#define TG_RT_DRAIN_BATCH (TG_RT_EVENTS_RING / sizeof(struct tg_rt_event))
+
 static void count_delivered(struct tg_runtime *rt, const struct tg_rt_event *e)
 {
 	uint32_t cell = (e->tenant_id < TG_MAX_TENANTS ? e->tenant_id : 0) * TG_RT_TYPES +
@@ -502,7 +512,8 @@ static int on_record(void *ctx, void *data, size_t size)
 				(int64_t)((e->time_ns + rt->clock_offset) / 1000000000ull));
 	}
 	free(line);
-	return 0;
+	/* this record is consumed either way; past the batch the rest waits for the next drain */
+	return ++rt->batch >= TG_RT_DRAIN_BATCH ? -EAGAIN : 0;
 }
 
 void tg_runtime_set_output(struct tg_runtime *rt, struct tg_events *ev, const char *audit_path)
@@ -532,7 +543,10 @@ int tg_runtime_drain(struct tg_runtime *rt)
 	if (!rt || !rt->rb)
 		return 0;
 	rt->clock_offset = tg_monotonic_offset_ns();
+	rt->batch = 0;
 	n = ring_buffer__consume(rt->rb);
+	if (n == -EAGAIN)
+		n = (int)rt->batch; /* more waits: the ring's fd stays readable */
 	write_delivered(rt);
 	tg_events_flush(rt->ev);
 	if (rt->unwritten) {
@@ -579,16 +593,119 @@ void tg_runtime_close(struct tg_runtime *rt)
  * Reading the pins (tollgate status)
  */
 
-int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES],
+/* What one bpf(BPF_MAP_LOOKUP_BATCH) call may copy out: a chunk of cells, every CPU's copy. */
+#define RT_BATCH_BYTES (1u << 20)
+
+typedef void (*rt_cell_cb)(uint32_t cell, const void *val, void *ctx);
+
+static int rt_read_each(int fd, uint32_t n, void *val, rt_cell_cb cb, void *ctx)
+{
+	for (uint32_t cell = 0; cell < n; cell++) {
+		if (bpf_map_lookup_elem(fd, &cell, val))
+			return -errno;
+		cb(cell, val, ctx);
+	}
+	return 0;
+}
+
+/*
+ * Reads cells [0, n) of an array map, vsize bytes a cell (every CPU's copy for a per-CPU
+ * array), a chunk at a time with batch lookups, and calls cb for each; kernels without
+ * batch operations on arrays are read one cell at a time. (Both maps have TG_RT_CELLS =
+ * 163,840 cells: read whole and one by one, they took half a second of every `tollgate
+ * status` and /metrics request, over a second while events flood the machine.)
+ */
+static int rt_read_cells(int fd, uint32_t n, size_t vsize, rt_cell_cb cb, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t chunk = RT_BATCH_BYTES / vsize, done = 0, batch = 0, count, *keys;
+	char *vals;
+	int err = 0;
+
+	if (!chunk)
+		chunk = 1;
+	if (chunk > n)
+		chunk = n ? n : 1;
+	keys = calloc(chunk, sizeof(*keys));
+	vals = calloc(chunk, vsize);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (done < n) {
+		count = n - done < chunk ? n - done : chunk;
+		err = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys, vals, &count,
+					   &opts);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			if (!done) /* no batch operations: one cell at a time */
+				err = rt_read_each(fd, n, vals, cb, ctx);
+			goto out;
+		}
+		for (uint32_t i = 0; i < count; i++)
+			if (keys[i] < n)
+				cb(keys[i], vals + (size_t)i * vsize, ctx);
+		done += count;
+		if (err || !count)
+			break; /* ENOENT: the array ended */
+	}
+	err = 0;
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+struct rt_totals_ctx {
+	int ncpu;
+	uint64_t *delivered; /* the cells read */
+	struct tg_rt_totals *out;
+	tg_rt_cell_fn cell_fn;
+	void *arg;
+};
+
+static void rt_delivered_cell(uint32_t cell, const void *val, void *ctx)
+{
+	struct rt_totals_ctx *x = ctx;
+
+	memcpy(&x->delivered[cell], val, sizeof(uint64_t));
+}
+
+static void rt_count_cell(uint32_t cell, const void *val, void *ctx)
+{
+	const struct tg_rt_count *v = val;
+	struct rt_totals_ctx *x = ctx;
+	struct tg_rt_totals t = { .delivered = x->delivered[cell] };
+	struct tg_rt_totals *o = &x->out[cell % TG_RT_TYPES];
+
+	for (int c = 0; c < x->ncpu; c++) {
+		t.produced += v[c].produced;
+		t.dropped_budget += v[c].dropped_budget;
+		t.dropped_ring += v[c].dropped_ring;
+	}
+	if (!t.produced && !t.delivered)
+		return;
+	o->produced += t.produced;
+	o->delivered += t.delivered;
+	o->dropped_budget += t.dropped_budget;
+	o->dropped_ring += t.dropped_ring;
+	if (x->cell_fn)
+		x->cell_fn(cell / TG_RT_TYPES, cell % TG_RT_TYPES, &t, x->arg);
+}
+
+int tg_rt_read_totals(const char *pin_path, uint32_t tenants, struct tg_rt_totals out[TG_RT_TYPES],
 		      tg_rt_cell_fn cell_fn, void *arg)
 {
-	int ncpu = libbpf_num_possible_cpus(), cfd, dfd, err = 0;
-	struct tg_rt_count *v;
+	uint32_t n = tenants && tenants < TG_MAX_TENANTS ? tenants * TG_RT_TYPES : TG_RT_CELLS;
+	struct rt_totals_ctx x = {
+		.ncpu = libbpf_num_possible_cpus(), .out = out, .cell_fn = cell_fn, .arg = arg
+	};
+	int cfd, dfd, err;
 	char path[512];
 
 	memset(out, 0, TG_RT_TYPES * sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
+	if (x.ncpu <= 0)
+		return x.ncpu ? x.ncpu : -EINVAL;
 	snprintf(path, sizeof(path), "%s/tg_rt_counts", pin_path);
 	cfd = bpf_obj_get(path);
 	if (cfd < 0)
@@ -600,37 +717,15 @@ int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES]
 		close(cfd);
 		return err;
 	}
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v) {
-		close(cfd);
-		close(dfd);
-		return -ENOMEM;
-	}
-	for (uint32_t cell = 0; cell < TG_RT_CELLS; cell++) {
-		struct tg_rt_totals t = { 0 };
-		uint64_t d = 0;
-
-		if (bpf_map_lookup_elem(cfd, &cell, v)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++) {
-			t.produced += v[c].produced;
-			t.dropped_budget += v[c].dropped_budget;
-			t.dropped_ring += v[c].dropped_ring;
-		}
-		bpf_map_lookup_elem(dfd, &cell, &d);
-		t.delivered = d;
-		if (!t.produced && !t.delivered)
-			continue;
-		out[cell % TG_RT_TYPES].produced += t.produced;
-		out[cell % TG_RT_TYPES].delivered += t.delivered;
-		out[cell % TG_RT_TYPES].dropped_budget += t.dropped_budget;
-		out[cell % TG_RT_TYPES].dropped_ring += t.dropped_ring;
-		if (cell_fn)
-			cell_fn(cell / TG_RT_TYPES, cell % TG_RT_TYPES, &t, arg);
-	}
-	free(v);
+	x.delivered = calloc(n, sizeof(*x.delivered));
+	/* delivered first: it only grows, and never past produced - dropped, so a count read
+	 * after it shows pending = produced - delivered - dropped >= 0 even while events flow */
+	err = x.delivered ? rt_read_cells(dfd, n, sizeof(uint64_t), rt_delivered_cell, &x)
+			  : -ENOMEM;
+	if (!err)
+		err = rt_read_cells(cfd, n, (size_t)x.ncpu * sizeof(struct tg_rt_count),
+				    rt_count_cell, &x);
+	free(x.delivered);
 	close(cfd);
 	close(dfd);
 	return err;

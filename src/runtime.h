@@ -63,10 +63,12 @@ void tg_runtime_close(struct tg_runtime *rt);
 struct tg_rt_totals {
 	uint64_t produced, delivered, dropped_budget, dropped_ring;
 };
-/* cell, when not NULL, is called for every (tenant, type) with a count. */
+/* cell, when not NULL, is called for every (tenant, type) with a count. Only the cells of
+ * tenant ids below `tenants` are read (tg_meta_top: ids once assigned stay in use, so no
+ * other cell can count anything); 0 reads them all. */
 typedef void (*tg_rt_cell_fn)(uint32_t tenant, uint32_t type, const struct tg_rt_totals *t,
 			      void *arg);
-int tg_rt_read_totals(const char *pin_path, struct tg_rt_totals out[TG_RT_TYPES],
+int tg_rt_read_totals(const char *pin_path, uint32_t tenants, struct tg_rt_totals out[TG_RT_TYPES],
 		      tg_rt_cell_fn cell, void *arg);
 
 /* Removes every runtime pin (tg_rt_*) under pin_path (tollgate stop --purge). */
