@@ -640,6 +640,12 @@ int tg_http_parse_block(bool unblock, const char *body, size_t len, struct tg_ci
 	*ttl_ms = 0;
 	if (!tok)
 		return -ENOMEM;
+	/* JSON has no raw NUL byte anywhere; json-c would skip one inside a // comment */
+	if (memchr(body, '\0', len)) {
+		json_tokener_free(tok);
+		snprintf(msg, msg_len, "a NUL byte in the body: not JSON");
+		return -EINVAL;
+	}
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	end = json_tokener_get_parse_end(tok);
 	err = json_tokener_get_error(tok) != json_tokener_success;
